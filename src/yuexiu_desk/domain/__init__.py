@@ -1,0 +1,1 @@
+"""Pure rules and value objects: no database, no Qt, no I/O."""

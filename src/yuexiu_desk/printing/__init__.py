@@ -1,0 +1,1 @@
+"""Printed output (reportlab, Chinese with an embedded font): label sheets, forms, receipts, notices."""

@@ -1,0 +1,52 @@
+"""One way in for everything scanned or typed: a label payload or a unit code → the unit.
+
+The scanner box, image decoding and the CLI all resolve text here, so they accept and refuse the same things.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from yuexiu_desk.domain.units import UnitCode
+from yuexiu_desk.errors import UserError
+from yuexiu_desk.labels.payload import Payload, RecordKind, looks_like_payload, parse
+from yuexiu_desk.services.units import find_unit_id_by_code
+from yuexiu_desk.storage.db import require_station
+from yuexiu_desk.storage.models import Unit
+
+
+@dataclass(frozen=True)
+class Resolved:
+    kind: RecordKind
+    record_id: uuid.UUID
+    code: str
+    via: str  # "label" or "code"
+
+
+def resolve(session: Session, text: str) -> Resolved:
+    """What text (a scanned payload or a typed unit code) points at, or a UserError saying why not."""
+    cleaned = text.strip()
+    if not cleaned:
+        raise UserError("没有读到内容，请扫描标签或输入房号（例如 1-2-1603）。")
+    if looks_like_payload(cleaned):
+        station = require_station(session)
+        payload = parse(cleaned, station.code)
+        unit = session.get(Unit, payload.record_id)
+        if unit is None:
+            raise UserError("标签有效，但本站数据中没有这个房源（可能已被删除或数据目录不对）。")
+        return Resolved(payload.kind, unit.id, unit.code, "label")
+    if UnitCode.looks_like(cleaned):
+        unit_id = find_unit_id_by_code(session, cleaned)
+        unit = session.get(Unit, unit_id)
+        assert unit is not None
+        return Resolved(RecordKind.UNIT, unit_id, unit.code, "code")
+    raise UserError(
+        f"“{cleaned[:40]}”既不是本系统的标签，也不是房号；请扫描房源标签或输入房号（例如 1-2-1603）。"
+    )
+
+
+def unit_payload(station_code: str, unit_id: uuid.UUID) -> str:
+    return Payload(RecordKind.UNIT, station_code, unit_id).encode()

@@ -1,0 +1,1 @@
+"""The only package that makes a database engine: ORM models, migrations, opening and backing up the store."""

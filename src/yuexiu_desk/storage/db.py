@@ -1,0 +1,160 @@
+"""Opening the station store: file checks, SQLite pragmas, migrations (with a backup first), sessions.
+
+One Store per process holds the engine and the sessionmaker; each user action runs in one
+unit_of_work(), which commits at the end or rolls everything back.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from yuexiu_desk.clock import Clock, SystemClock
+from yuexiu_desk.errors import EnvironmentProblem, UserError
+from yuexiu_desk.paths import StationPaths
+from yuexiu_desk.storage import journal  # noqa: F401  (registers the change-journal hook)
+from yuexiu_desk.storage.backup import backup_database
+from yuexiu_desk.storage.migrate import current_revision, head_revision, known_revisions, upgrade
+from yuexiu_desk.storage.models import Station
+
+log = logging.getLogger(__name__)
+
+DEFAULT_OPERATOR = "station"
+SQLITE_MAGIC = b"SQLite format 3\x00"
+BUSY_TIMEOUT_MS = 5000
+
+
+def _set_pragmas(dbapi_connection: sqlite3.Connection, connection_record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.close()
+
+
+def make_engine(database: Path) -> Engine:
+    engine = create_engine(f"sqlite:///{database}")
+    event.listen(engine, "connect", _set_pragmas)
+    return engine
+
+
+def check_database_file(database: Path) -> None:
+    """Refuse a file that is not SQLite or fails quick_check, before anything writes to it."""
+    if not database.exists():
+        return
+    if database.stat().st_size == 0:
+        return
+    with database.open("rb") as handle:
+        header = handle.read(len(SQLITE_MAGIC))
+    if header != SQLITE_MAGIC:
+        raise EnvironmentProblem(
+            f"数据文件 {database} 不是本系统的数据库（不是 SQLite 文件）。请检查数据目录是否选错，或从备份恢复。"
+        )
+    try:
+        with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as conn:
+            result = conn.execute("PRAGMA quick_check").fetchone()
+    except sqlite3.DatabaseError as exc:
+        raise EnvironmentProblem(f"数据文件 {database} 已损坏，无法打开（{exc}）。请从备份恢复。") from exc
+    if result is None or result[0] != "ok":
+        raise EnvironmentProblem(f"数据文件 {database} 未通过完整性检查（{result}）。请从备份恢复。")
+
+
+def _ensure_writable_folder(root: Path) -> None:
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        probe = root / ".write-test"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise EnvironmentProblem(
+            f"数据目录 {root} 无法写入（{exc.strerror or exc}）。请换一个有写权限的目录，或用 --data-dir 指定。"
+        ) from exc
+
+
+class Store:
+    """The open station database."""
+
+    def __init__(self, paths: StationPaths, engine: Engine, clock: Clock) -> None:
+        self.paths = paths
+        self.engine = engine
+        self.clock = clock
+        self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._station_id: Any = None
+
+    @classmethod
+    def open(cls, paths: StationPaths, clock: Clock | None = None) -> Store:
+        """Open (creating if needed) and migrate the station database."""
+        _ensure_writable_folder(paths.root)
+        database = paths.database
+        check_database_file(database)
+        existed = database.exists() and database.stat().st_size > 0
+        engine = make_engine(database)
+        try:
+            with engine.connect() as conn:
+                revision = current_revision(conn)
+            if revision is not None and revision not in known_revisions():
+                raise EnvironmentProblem(
+                    f"数据库的版本（{revision}）比本程序新，本程序无法打开。请升级 yuexiu-desk 到最新版本。"
+                )
+            if revision != head_revision():
+                if existed and revision is not None:
+                    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+                    target = paths.backups / f"before-upgrade-{revision}-{stamp}.sqlite3"
+                    backup_database(engine, target)
+                    log.info("backed up %s to %s before upgrading", database, target)
+                with engine.begin() as conn:
+                    upgrade(conn)
+        except Exception:
+            engine.dispose()
+            raise
+        return cls(paths, engine, clock or SystemClock())
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A session for reading; it never commits."""
+        with self._sessions() as session:
+            session.info["clock"] = self.clock
+            yield session
+
+    @contextmanager
+    def unit_of_work(self, operator: str = DEFAULT_OPERATOR) -> Iterator[Session]:
+        """One user action: commits when the block ends, rolls back everything on any error."""
+        with self._sessions() as session:
+            session.info["operator"] = operator
+            session.info["clock"] = self.clock
+            with session.begin():
+                session.info["station_id"] = self.station_id(session)
+                yield session
+
+    def station_id(self, session: Session) -> Any:
+        if self._station_id is None:
+            self._station_id = session.scalar(select(Station.id))
+        return self._station_id
+
+    def forget_station(self) -> None:
+        self._station_id = None
+
+
+def open_store(data_dir: str | Path | None = None, clock: Clock | None = None) -> Store:
+    return Store.open(StationPaths.resolve(data_dir), clock)
+
+
+def require_station(session: Session) -> Station:
+    station = session.scalar(select(Station))
+    if station is None:
+        raise UserError(
+            "这个数据目录里还没有服务站数据。请先运行 yuexiu-desk demo 创建演示站，或指定正确的 --data-dir。"
+        )
+    return station

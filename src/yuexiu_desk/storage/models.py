@@ -1,0 +1,155 @@
+"""ORM models of the station store.
+
+Tables the bureau will one day receive (marked journaled) have UUID keys, and every insert, update or
+delete of them appends a row to change_journal in the same transaction (see storage.journal).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    Uuid,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores aware datetimes as naive UTC; returns them aware in UTC (SQLite keeps no zone)."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    # Set True on models whose writes the bureau exchange must see.
+    __journaled__: ClassVar[bool] = False
+
+
+class Station(Base):
+    """The service station this database belongs to (exactly one row)."""
+
+    __tablename__ = "station"
+    __journaled__ = True
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    # Short code printed in QR payloads so a label from another estate is recognised as foreign.
+    code: Mapped[str] = mapped_column(String(8), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    estate_name: Mapped[str] = mapped_column(String(100))
+    district: Mapped[str] = mapped_column(String(100), default="")
+    is_demo: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Building(Base):
+    __tablename__ = "building"
+    __journaled__ = True
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    number: Mapped[int] = mapped_column(Integer, unique=True)
+    name: Mapped[str] = mapped_column(String(50))
+    floors: Mapped[int] = mapped_column(Integer)
+    entrances: Mapped[int] = mapped_column(Integer)
+    elevators: Mapped[int] = mapped_column(Integer, default=0)
+    is_demo: Mapped[bool] = mapped_column(default=False)
+
+    units: Mapped[list[Unit]] = relationship(back_populates="building")
+
+
+class Unit(Base):
+    """One dwelling (房源)."""
+
+    __tablename__ = "unit"
+    __journaled__ = True
+    __table_args__ = (
+        UniqueConstraint("building_no", "entrance", "floor", "room"),
+        Index("ix_unit_status", "status"),
+        Index("ix_unit_unit_type", "unit_type"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    building_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("building.id"), index=True)
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    # Denormalised from code so the register filters and sorts in SQL.
+    building_no: Mapped[int] = mapped_column(Integer)
+    entrance: Mapped[int] = mapped_column(Integer)
+    floor: Mapped[int] = mapped_column(Integer)
+    room: Mapped[int] = mapped_column(Integer)
+    unit_type: Mapped[str] = mapped_column(String(20))
+    gross_area_hundredths: Mapped[int] = mapped_column(Integer)
+    inner_area_hundredths: Mapped[int] = mapped_column(Integer)
+    orientation: Mapped[str] = mapped_column(String(10), default="")
+    accessible: Mapped[bool] = mapped_column(default=False)
+    fittings: Mapped[str] = mapped_column(Text, default="")
+    status: Mapped[str] = mapped_column(String(20))
+    is_demo: Mapped[bool] = mapped_column(default=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    building: Mapped[Building] = relationship(back_populates="units")
+
+
+class ChangeEvent(Base):
+    """An 异动: a unit's status change with who, when and why."""
+
+    __tablename__ = "change_event"
+    __journaled__ = True
+    __table_args__ = (Index("ix_change_event_occurred_at", "occurred_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    unit_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("unit.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(30))
+    from_status: Mapped[str] = mapped_column(String(20))
+    to_status: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(Text)
+    operator: Mapped[str] = mapped_column(String(50))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ChangeJournal(Base):
+    """Append-only record of writes to journaled tables, read by the bureau exchange.
+
+    seq is AUTOINCREMENT so it never goes back, even after the newest rows are removed.
+    """
+
+    __tablename__ = "change_journal"
+    __table_args__: ClassVar[Any] = {"sqlite_autoincrement": True}
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    table_name: Mapped[str] = mapped_column(String(50))
+    record_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    operation: Mapped[str] = mapped_column(String(10))
+    station_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    operator: Mapped[str] = mapped_column(String(50))
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
