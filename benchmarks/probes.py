@@ -1,0 +1,322 @@
+"""Child processes for benchmarks/run.py: each probe runs in a fresh interpreter and prints one JSON line.
+
+    python benchmarks/probes.py <probe> [args…]
+
+Module-level imports are kept to the standard library so that start-up figures only count what a probe
+imports itself. Times are CLOCK_MONOTONIC nanoseconds, which is system-wide on Linux, so the parent's
+spawn time (passed as --spawn-ns) can be compared with the child's.
+"""
+
+from __future__ import annotations
+
+import time
+
+T_START = time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import sys  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+# The filter keystrokes run.py times; the RSS probes replay them too.
+KEYSTROKES = ["1", "12", "12-", "12-2", "12-2-1", "12-2-15", "12-2-150"]
+PAGE = 40
+REGISTER_ORDER = "building_no, entrance, floor, room"
+
+
+def now_ns() -> int:
+    return time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+
+
+def emit(**values: Any) -> None:
+    print(json.dumps(values), flush=True)
+
+
+def _max_rss_mb() -> float:
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
+def _qapp() -> Any:
+    from PySide6.QtWidgets import QApplication
+
+    return QApplication.instance() or QApplication([])
+
+
+# ---------------------------------------------------------------- a. start-up
+
+
+def probe_bare_window(args: argparse.Namespace) -> None:
+    """Floor: import QtWidgets, QApplication, show an empty QMainWindow, processEvents."""
+    from PySide6.QtWidgets import QApplication, QMainWindow
+
+    app = QApplication([])
+    window = QMainWindow()
+    window.resize(1280, 800)
+    window.show()
+    app.processEvents()
+    done = now_ns()
+    emit(since_spawn=(done - args.spawn_ns) / 1e9, in_process=(done - T_START) / 1e9)
+
+
+def probe_app_window(args: argparse.Namespace) -> None:
+    """The app: Store.open on the demo station, gui.app.create_main_window, show, processEvents."""
+    try:
+        from yuexiu_desk.gui import app as gui_app
+    except ImportError as exc:
+        emit(unavailable=f"yuexiu_desk.gui.app not importable: {exc}")
+        return
+    if not hasattr(gui_app, "create_main_window"):
+        emit(unavailable="yuexiu_desk.gui.app has no create_main_window")
+        return
+    from yuexiu_desk.paths import StationPaths
+    from yuexiu_desk.storage.db import Store
+
+    app = _qapp()
+    store = Store.open(StationPaths(Path(args.data_dir)))
+    window = create_window(gui_app, store)
+    window.show()
+    app.processEvents()
+    done = now_ns()
+    emit(since_spawn=(done - args.spawn_ns) / 1e9, in_process=(done - T_START) / 1e9)
+    window.close()
+    store.close()
+
+
+def create_window(gui_app: Any, store: Any) -> Any:
+    """ADAPT HERE if the GUI's bootstrap changes: how the app builds its main window over a store."""
+    return gui_app.create_main_window(store)
+
+
+# ---------------------------------------------------------------- b. scan → card in the GUI
+
+
+def find_scan_entry(window: Any) -> Callable[[str], Any] | None:
+    """ADAPT HERE: the main window's way in for a scanned text (the scanner box's signal or a method)."""
+    for name in ("open_scanned", "handle_scanned", "on_scanned", "show_scanned", "open_scan", "scan"):
+        method = getattr(window, name, None)
+        if callable(method):
+            return method  # type: ignore[no-any-return]
+    from PySide6.QtCore import QObject
+
+    for child in window.findChildren(QObject):
+        signal = getattr(child, "scanned", None)
+        if signal is not None and hasattr(signal, "emit"):
+            return signal.emit  # type: ignore[no-any-return]
+    return None
+
+
+def card_shown(window: Any, code: str) -> bool:
+    """ADAPT HERE: True once a visible widget shows the unit card of `code`."""
+    from PySide6.QtWidgets import QLabel, QWidget
+
+    for widget in window.findChildren(QWidget):
+        name = type(widget).__name__.lower() + widget.objectName().lower()
+        if "card" in name and widget.isVisible():
+            labels = [widget, *widget.findChildren(QLabel)]
+            if any(code in (getattr(w, "text", lambda: "")() or "") for w in labels):
+                return True
+    return any(w.isVisible() and code in w.windowTitle() for w in _qapp().topLevelWidgets())
+
+
+def probe_gui_scan(args: argparse.Namespace) -> None:
+    try:
+        from yuexiu_desk.gui import app as gui_app
+    except ImportError as exc:
+        emit(unavailable=f"yuexiu_desk.gui.app not importable: {exc}")
+        return
+    import random
+
+    from yuexiu_desk.paths import StationPaths
+    from yuexiu_desk.services.lookup import unit_payload
+    from yuexiu_desk.storage.db import Store, require_station
+    from yuexiu_desk.storage.models import Unit
+
+    app = _qapp()
+    store = Store.open(StationPaths(Path(args.data_dir)))
+    window = create_window(gui_app, store)
+    window.show()
+    app.processEvents()
+    entry = find_scan_entry(window)
+    if entry is None:
+        emit(unavailable="no scan entry found on the main window (adapt probes.find_scan_entry)")
+        return
+    from sqlalchemy import select
+
+    with store.read() as session:
+        station_code = require_station(session).code
+        units = list(session.execute(select(Unit.id, Unit.code)))
+    rng = random.Random(7)
+    times = []
+    for unit_id, code in rng.sample(units, args.reps):
+        text = unit_payload(station_code, unit_id)
+        started = now_ns()
+        entry(text)
+        deadline = started + 2_000_000_000
+        while not card_shown(window, code):
+            app.processEvents()
+            if now_ns() > deadline:
+                emit(unavailable=f"no card for {code} became visible within 2 s (adapt probes.card_shown)")
+                return
+        times.append((now_ns() - started) / 1e9)
+        app.processEvents()
+    emit(times=times)
+    window.close()
+    store.close()
+
+
+# ---------------------------------------------------------------- c. peak RSS while filtering
+
+
+def register_model(gui_app: Any, store: Any, window: Any) -> Any:
+    """ADAPT HERE: the register's table model, if the GUI exposes one."""
+    from PySide6.QtCore import QAbstractItemModel
+    from PySide6.QtWidgets import QAbstractItemView
+
+    views = window.findChildren(QAbstractItemView)
+    models = [v.model() for v in views if isinstance(v.model(), QAbstractItemModel)]
+    return max(models, key=lambda m: m.rowCount(), default=None)
+
+
+def probe_rss(args: argparse.Namespace) -> None:
+    """Open the 50k store (and the GUI with its register when it exists) and run the keystrokes."""
+    from yuexiu_desk.paths import StationPaths
+    from yuexiu_desk.services.units import UnitFilter, fetch_rows, search_unit_ids
+    from yuexiu_desk.storage.db import Store
+
+    store = Store.open(StationPaths(Path(args.data_dir)))
+    gui = "no"
+    window = None
+    if args.gui:
+        try:
+            from yuexiu_desk.gui import app as gui_app
+
+            app = _qapp()
+            window = create_window(gui_app, store)
+            window.show()
+            app.processEvents()
+            model = register_model(gui_app, store, window)
+            gui = f"yes (register rows: {model.rowCount() if model is not None else '?'})"
+        except ImportError:
+            gui = "not available"
+    for _ in range(2):
+        for text in [*KEYSTROKES, ""]:
+            with store.read() as session:
+                ids = search_unit_ids(session, UnitFilter(text=text))
+                fetch_rows(session, ids[:PAGE])
+    emit(rss_mb=_max_rss_mb(), gui=gui)
+    store.close()
+
+
+def probe_rss_floor(args: argparse.Namespace) -> None:
+    """Floor: import sqlalchemy, fetch all 50k ids with sqlite3 (and a bare QApplication when --gui)."""
+    import sqlite3
+
+    import sqlalchemy  # noqa: F401
+
+    if args.gui:
+        from PySide6.QtWidgets import QMainWindow
+
+        app = _qapp()
+        window = QMainWindow()
+        window.show()
+        app.processEvents()
+    conn = sqlite3.connect(Path(args.data_dir) / "station.sqlite3")
+    for _ in range(2):
+        ids = [r[0] for r in conn.execute(f"SELECT id FROM unit ORDER BY {REGISTER_ORDER}")]
+        placeholders = ",".join("?" * PAGE)
+        conn.execute(f"SELECT * FROM unit WHERE id IN ({placeholders})", ids[:PAGE]).fetchall()
+    emit(rss_mb=_max_rss_mb())
+
+
+# ---------------------------------------------------------------- d. label PDF
+
+
+def probe_labels(args: argparse.Namespace) -> None:
+    """services.labels.unit_labels + printing.labels.write_label_sheet on the demo, cold then warm."""
+    from yuexiu_desk.paths import StationPaths
+    from yuexiu_desk.storage.db import Store
+
+    store = Store.open(StationPaths(Path(args.data_dir)))
+    out = Path(args.out)
+    runs = []
+    for attempt in range(2):
+        started = now_ns()
+        # The first print in a running app pays for the lazy imports (reportlab, fonts): counted.
+        from yuexiu_desk.printing.labels import write_label_sheet
+        from yuexiu_desk.services.labels import unit_labels
+
+        with store.read() as session:
+            labels = unit_labels(session)
+        try:
+            pages = write_label_sheet(labels, out.with_name(f"{out.stem}-{attempt}.pdf"))
+        except NotImplementedError:
+            emit(unavailable="printing.labels.write_label_sheet is not implemented yet")
+            return
+        runs.append((now_ns() - started) / 1e9)
+    emit(cold=runs[0], warm=runs[1], labels=len(labels), pages=pages)
+    store.close()
+
+
+def probe_labels_floor(args: argparse.Namespace) -> None:
+    """Floor: import reportlab, embed the CJK TrueType font, draw 194 labels' text on 9 A4 pages."""
+    started = now_ns()
+    from reportlab.lib.pagesizes import A4
+    from reportlab.lib.units import mm
+    from reportlab.pdfbase import pdfmetrics
+    from reportlab.pdfbase.ttfonts import TTFont
+    from reportlab.pdfgen import canvas
+
+    from yuexiu_desk.paths import font_path
+
+    pdfmetrics.registerFont(TTFont("WQY", str(font_path()), subfontIndex=0))
+    pdf = canvas.Canvas(str(args.out), pagesize=A4)
+    per_page, columns = 24, 3
+    width, height = A4
+    for i in range(args.labels):
+        if i and i % per_page == 0:
+            pdf.showPage()
+        slot = i % per_page
+        x = 8 * mm + (slot % columns) * 65 * mm
+        y = height - 10 * mm - (slot // columns + 1) * 34 * mm
+        pdf.setFont("WQY", 10)
+        pdf.drawString(x, y + 20 * mm, "悦秀苑")
+        pdf.drawString(x, y + 14 * mm, f"{i // 30 + 1}栋{i % 2 + 1}单元{i % 16 + 1}0{i % 3 + 1}室")
+        pdf.drawString(x, y + 8 * mm, f"{i // 30 + 1}-{i % 2 + 1}-{i % 16 + 1}0{i % 3 + 1}")
+    pdf.showPage()
+    pdf.save()
+    emit(cold=(now_ns() - started) / 1e9)
+
+
+PROBES: dict[str, Callable[[argparse.Namespace], None]] = {
+    "bare_window": probe_bare_window,
+    "app_window": probe_app_window,
+    "gui_scan": probe_gui_scan,
+    "rss": probe_rss,
+    "rss_floor": probe_rss_floor,
+    "labels": probe_labels,
+    "labels_floor": probe_labels_floor,
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("probe", choices=sorted(PROBES))
+    parser.add_argument("--spawn-ns", type=int, default=T_START)
+    parser.add_argument("--data-dir", default="")
+    parser.add_argument("--out", default="")
+    parser.add_argument("--reps", type=int, default=20)
+    parser.add_argument("--labels", type=int, default=194)
+    parser.add_argument("--gui", action="store_true")
+    args = parser.parse_args()
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    PROBES[args.probe](args)
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

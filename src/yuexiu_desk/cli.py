@@ -1,0 +1,311 @@
+"""The command line: the station IT helper's and scripts' way to the same services the desk app uses.
+
+Never imports PySide6 (a test proves it). Bad input → one Chinese sentence on stderr and exit 2;
+an environment problem → exit 1; nothing is half-written in either case.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from yuexiu_desk import __version__
+from yuexiu_desk.errors import EnvironmentProblem, UserError
+from yuexiu_desk.paths import StationPaths
+
+log = logging.getLogger("yuexiu_desk")
+
+CLI_OPERATOR = "命令行"
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"“{text}”不是日期，请写成 YYYY-MM-DD，例如 2026-01-31。") from None
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> Any:
+        # argparse's own wording is English; keep it but say how to get help, and use exit 2 like any bad input.
+        self.print_usage(sys.stderr)
+        print(f"参数有误：{message}。运行 {self.prog} --help 查看用法。", file=sys.stderr)
+        raise SystemExit(2)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="yuexiu-desk", description="悦秀苑公租房服务站桌面系统。不带命令时打开桌面程序。")
+    parser.add_argument("--version", action="version", version=f"yuexiu-desk {__version__}")
+    parser.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        help="服务站数据目录（默认：系统的用户数据目录；也可用环境变量 YUEXIU_DATA_DIR）",
+    )
+    sub = parser.add_subparsers(dest="command", parser_class=_Parser)
+
+    demo = sub.add_parser("demo", help="创建演示站（悦秀苑，194 套房源）")
+    demo.add_argument("--force", action="store_true", help="即使目录里有正式数据也覆盖（会先自动备份）")
+
+    units = sub.add_parser("units", help="房源台账")
+    units_sub = units.add_subparsers(dest="units_command", parser_class=_Parser, required=True)
+    ul = units_sub.add_parser("list", help="列出房源")
+    ul.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    ul.add_argument("--search", default="", help="按房号开头、户型或房态筛选")
+    ul.add_argument("--building", type=int)
+    ul.add_argument("--status", help="房态：vacant/reserved/occupied/under_repair/withheld 或中文")
+    us = units_sub.add_parser("set-status", help="变更房态（记录异动）")
+    us.add_argument("code", help="房号，例如 1-2-1603")
+    us.add_argument("status", help="目标房态：vacant/reserved/occupied/under_repair/withheld 或中文")
+    us.add_argument("--reason", required=True, help="异动原因")
+
+    changes = sub.add_parser("changes", help="异动统计")
+    changes.add_argument("--from", dest="start", type=_date, help="开始日期 YYYY-MM-DD（默认今年 1 月 1 日）")
+    changes.add_argument("--to", dest="end", type=_date, help="结束日期 YYYY-MM-DD（默认今天）")
+    changes.add_argument("--format", choices=["table", "json"], default="table")
+
+    labels = sub.add_parser("labels", help="打印房源二维码标签（A4 PDF）")
+    labels.add_argument("--out", required=True, type=Path, help="输出的 PDF 文件")
+    labels.add_argument(
+        "--unit", action="append", default=[], metavar="CODE", help="只打印这些房号（可重复）"
+    )
+    labels.add_argument("--columns", type=int, default=3, help="每行标签数（默认 3）")
+    labels.add_argument("--rows", type=int, default=8, help="每页行数（默认 8）")
+
+    lookup = sub.add_parser("lookup", help="按扫码内容或房号查房源")
+    lookup.add_argument("text")
+    lookup.add_argument("--format", choices=["table", "json"], default="table")
+
+    scan = sub.add_parser("scan", help="识别图片中的全部二维码并查出房源")
+    scan.add_argument("image", type=Path)
+    scan.add_argument("--format", choices=["table", "json"], default="table")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, open_desk: Callable[[str | None], int] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        if open_desk is None:
+            parser.print_help()
+            return 0
+        return open_desk(args.data_dir)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return _dispatch(args)
+    except UserError as exc:
+        print(exc.message, file=sys.stderr)
+        return exc.exit_code
+    except EnvironmentProblem as exc:
+        print(exc.message, file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("已取消。", file=sys.stderr)
+        return 130
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    paths = StationPaths.resolve(args.data_dir)
+    if args.command == "demo":
+        return _cmd_demo(paths, args.force)
+    from yuexiu_desk.storage.db import Store
+
+    store = Store.open(paths)
+    try:
+        handler = {
+            "units": _cmd_units,
+            "changes": _cmd_changes,
+            "labels": _cmd_labels,
+            "lookup": _cmd_lookup,
+            "scan": _cmd_scan,
+        }[args.command]
+        return handler(store, args)
+    finally:
+        store.close()
+
+
+def _cmd_demo(paths: StationPaths, force: bool) -> int:
+    from yuexiu_desk.domain.units import hundredths_to_area
+    from yuexiu_desk.services.station import install_demo
+
+    info = install_demo(paths, force=force)
+    print(
+        f"已创建演示站“{info.name}”：{info.units} 套房源，建筑面积 {hundredths_to_area(info.gross_area_hundredths):,} m²。"
+        f"数据目录：{paths.root}"
+    )
+    return 0
+
+
+def _print_table(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    import unicodedata
+
+    def width(text: str) -> int:
+        return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+    cells = [[str(c) for c in row] for row in rows]
+    widths = [max([width(h)] + [width(r[i]) for r in cells]) for i, h in enumerate(headers)]
+    for row in [list(headers), *cells]:
+        print("  ".join(c + " " * (w - width(c)) for c, w in zip(row, widths, strict=True)).rstrip())
+
+
+def _cmd_units(store: Any, args: argparse.Namespace) -> int:
+    from yuexiu_desk.domain.units import parse_status
+    from yuexiu_desk.services import units as svc
+
+    if args.units_command == "set-status":
+        target = parse_status(args.status)
+        with store.unit_of_work(CLI_OPERATOR) as session:
+            unit_id = svc.find_unit_id_by_code(session, args.code)
+            event = svc.change_status(session, unit_id, target, args.reason, CLI_OPERATOR)
+        print(
+            f"{args.code}：{event.from_status.label} → {event.to_status.label}（{event.kind.label}），原因：{event.reason}"
+        )
+        return 0
+
+    flt = svc.UnitFilter(
+        text=args.search,
+        building=args.building,
+        status=parse_status(args.status) if args.status else None,
+    )
+    with store.read() as session:
+        rows = svc.list_units(session, flt)
+    if args.format == "json":
+        print(json.dumps([r.as_json() for r in rows], ensure_ascii=False, indent=1))
+    elif args.format == "csv":
+        buffer = io.StringIO()
+        fields = list(rows[0].as_json()) if rows else ["code"]
+        writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n")
+        writer.writeheader()
+        for r in rows:
+            data = r.as_json()
+            data["gross_area"] = f"{r.gross_area:.2f}"
+            data["inner_area"] = f"{r.inner_area:.2f}"
+            writer.writerow(data)
+        sys.stdout.write(buffer.getvalue())
+    else:
+        _print_table(
+            ["房号", "户型", "建筑面积", "套内面积", "朝向", "房态"],
+            [
+                (
+                    r.code,
+                    r.unit_type,
+                    f"{r.gross_area:.2f}",
+                    f"{r.inner_area:.2f}",
+                    r.orientation,
+                    r.status.label,
+                )
+                for r in rows
+            ],
+        )
+        total = sum((r.gross_area for r in rows), start=svc.Decimal(0))
+        print(f"共 {len(rows)} 套，建筑面积合计 {total:,.2f} m²")
+    return 0
+
+
+def _cmd_changes(store: Any, args: argparse.Namespace) -> int:
+    from yuexiu_desk.clock import local_date
+    from yuexiu_desk.services.units import change_statistics
+
+    today = local_date(store.clock.now())
+    start = args.start or date(today.year, 1, 1)
+    end = args.end or today
+    with store.read() as session:
+        stats = change_statistics(session, start, end)
+    if args.format == "json":
+        print(
+            json.dumps(
+                {
+                    "from": stats.start.isoformat(),
+                    "to": stats.end.isoformat(),
+                    "by_kind": {k.value: n for k, n in stats.by_kind.items()},
+                    "total": stats.total,
+                    "status_now": {s.value: n for s, n in stats.status_now.items()},
+                },
+                ensure_ascii=False,
+                indent=1,
+            )
+        )
+        return 0
+    print(f"异动统计 {stats.start} 至 {stats.end}")
+    _print_table(
+        ["异动类型", "次数"], [(k.label, n) for k, n in stats.by_kind.items()] + [("合计", stats.total)]
+    )
+    print()
+    _print_table(["当前房态", "套数"], [(s.label, n) for s, n in stats.status_now.items()])
+    return 0
+
+
+def _cmd_labels(store: Any, args: argparse.Namespace) -> int:
+    from yuexiu_desk.printing.labels import SheetLayout, write_label_sheet
+    from yuexiu_desk.services.labels import unit_labels
+
+    with store.read() as session:
+        labels = unit_labels(session, args.unit or None)
+    pages = write_label_sheet(labels, args.out, SheetLayout(columns=args.columns, rows=args.rows))
+    print(f"已生成 {len(labels)} 张标签，共 {pages} 页：{args.out}")
+    return 0
+
+
+def _resolved_json(session: Any, resolved: Any) -> dict[str, Any]:
+    from yuexiu_desk.services.units import fetch_rows
+
+    row = fetch_rows(session, [resolved.record_id])[resolved.record_id]
+    return {"kind": "unit", "via": resolved.via, **row.as_json()}
+
+
+def _cmd_lookup(store: Any, args: argparse.Namespace) -> int:
+    from yuexiu_desk.services.lookup import resolve
+
+    with store.read() as session:
+        data = _resolved_json(session, resolve(session, args.text))
+    if args.format == "json":
+        print(json.dumps(data, ensure_ascii=False, indent=1))
+    else:
+        print(
+            f"{data['code']}  {data['unit_type']}  {data['gross_area']:.2f} m²  {_status_label(data['status'])}"
+        )
+    return 0
+
+
+def _status_label(code: str) -> str:
+    from yuexiu_desk.domain.units import UnitStatus
+
+    return UnitStatus(code).label
+
+
+def _cmd_scan(store: Any, args: argparse.Namespace) -> int:
+    from yuexiu_desk.labels.decode import decode_qr_texts
+    from yuexiu_desk.services.lookup import resolve
+
+    texts = decode_qr_texts(args.image)
+    results: list[dict[str, Any]] = []
+    with store.read() as session:
+        for text in texts:
+            try:
+                results.append(
+                    {"payload": text, "ok": True, **_resolved_json(session, resolve(session, text))}
+                )
+            except UserError as exc:
+                results.append({"payload": text, "ok": False, "error": exc.message})
+    if args.format == "json":
+        print(json.dumps(results, ensure_ascii=False, indent=1))
+    else:
+        for r in results:
+            if r["ok"]:
+                print(
+                    f"{r['code']}  {r['unit_type']}  {r['gross_area']:.2f} m²  {_status_label(r['status'])}"
+                )
+            else:
+                print(f"无法识别：{r['error']}")
+    failed = sum(1 for r in results if not r["ok"])
+    if failed:
+        print(f"图片中有 {len(results)} 个二维码，其中 {failed} 个不是本站的有效标签。", file=sys.stderr)
+        return 2
+    return 0

@@ -1,0 +1,138 @@
+"""The command line as the station's IT helper uses it: output, exit codes, and nothing changed on bad input."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from yuexiu_desk.cli import main
+from yuexiu_desk.paths import StationPaths
+from yuexiu_desk.services.lookup import unit_payload
+from yuexiu_desk.services.units import find_unit_id_by_code
+from yuexiu_desk.storage.db import Store
+from yuexiu_desk.storage.models import Station
+
+
+def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_demo_creates_the_estate_and_units_list_json_has_the_promised_keys(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(capsys, "--data-dir", str(tmp_path), "demo")
+    assert code == 0 and "194" in out and "10,225.84" in out
+    code, out, _ = run(capsys, "--data-dir", str(tmp_path), "units", "list", "--format", "json")
+    units = json.loads(out)
+    assert code == 0 and len(units) == 194
+    keys = {"code", "building", "entrance", "floor", "room", "unit_type", "gross_area", "inner_area", "status"}
+    assert keys <= set(units[0])
+    assert round(sum(u["gross_area"] for u in units), 2) == 10225.84
+    assert {u["status"] for u in units} <= {"vacant", "reserved", "occupied", "under_repair", "withheld"}
+    first = next(u for u in units if u["code"] == "1-2-1603")
+    assert (first["building"], first["entrance"], first["floor"], first["room"]) == (1, 2, 16, 3)
+
+
+def test_units_list_csv_and_table(demo_paths: StationPaths, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "--data-dir", str(demo_paths.root), "units", "list", "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert code == 0 and len(rows) == 194 and rows[0]["gross_area"].count(".") == 1
+    code, out, _ = run(capsys, "--data-dir", str(demo_paths.root), "units", "list", "--status", "维修中")
+    assert code == 0 and "共 3 套" in out
+
+
+def test_demo_refuses_to_overwrite_real_data_without_force(
+    demo_paths: StationPaths, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = Store.open(demo_paths)
+    with store.unit_of_work() as session:
+        session.scalars(select(Station)).one().is_demo = False
+    store.close()
+    before = demo_paths.database.stat().st_mtime_ns
+    code, _, err = run(capsys, "--data-dir", str(demo_paths.root), "demo")
+    assert code == 2 and "正式数据" in err and "--force" in err
+    assert demo_paths.database.stat().st_mtime_ns == before
+    code, _, _ = run(capsys, "--data-dir", str(demo_paths.root), "demo", "--force")
+    assert code == 0
+    assert list(demo_paths.backups.glob("before-demo-*.sqlite3")), "real data is backed up before --force"
+
+
+def test_lookup_by_payload_and_code_and_refusals(demo_paths: StationPaths, capsys: pytest.CaptureFixture[str]) -> None:
+    store = Store.open(demo_paths)
+    with store.read() as session:
+        payload = unit_payload("YXY01", find_unit_id_by_code(session, "2-1-101"))
+    store.close()
+    code, out, _ = run(capsys, "--data-dir", str(demo_paths.root), "lookup", payload, "--format", "json")
+    assert code == 0 and json.loads(out)["code"] == "2-1-101"
+    code, out, _ = run(capsys, "--data-dir", str(demo_paths.root), "lookup", "2-1-101")
+    assert code == 0 and out.startswith("2-1-101")
+    broken = payload[:-1] + ("0" if payload[-1] != "0" else "1")
+    code, out, err = run(capsys, "--data-dir", str(demo_paths.root), "lookup", broken)
+    assert code == 2 and out == "" and "校验失败" in err and "Traceback" not in err
+
+
+def test_set_status_records_the_change_and_refuses_impossible_ones(
+    demo_paths: StationPaths, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = str(demo_paths.root)
+    code, out, _ = run(capsys, "--data-dir", root, "units", "list", "--status", "vacant", "--format", "json")
+    vacant = json.loads(out)[0]["code"]
+    code, out, _ = run(capsys, "--data-dir", root, "units", "set-status", vacant, "occupied", "--reason", "配租签约入住")
+    assert code == 0 and "入住" in out
+    code, _, err = run(capsys, "--data-dir", root, "units", "set-status", vacant, "reserved", "--reason", "预留")
+    assert code == 2 and "不能从" in err
+    code, out, _ = run(capsys, "--data-dir", root, "changes", "--format", "json")
+    assert code == 0 and json.loads(out)["status_now"]["vacant"] == 5
+
+
+def test_a_folder_with_a_newer_schema_exits_1_with_a_sentence(
+    empty_paths: StationPaths, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import sqlite3
+
+    with sqlite3.connect(empty_paths.database) as conn:
+        conn.execute("UPDATE alembic_version SET version_num = 'ffff'")
+    code, _, err = run(capsys, "--data-dir", str(empty_paths.root), "units", "list")
+    assert code == 1 and "升级" in err
+
+
+def test_commands_on_an_empty_folder_say_to_create_the_demo(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(capsys, "--data-dir", str(tmp_path), "lookup", "YX1U-YXY01-AAAAAAAAAAAAAAAAAAAAAAAAAA-0")
+    assert code == 2 and "demo" in err
+
+
+def test_headless_commands_never_import_qt(demo_paths: StationPaths) -> None:
+    """The core is Qt-free: the CLI and every service module load without PySide6."""
+    script = (
+        "import sys, importlib, pkgutil\n"
+        "import yuexiu_desk.cli, yuexiu_desk.services as s\n"
+        "for m in pkgutil.iter_modules(s.__path__): importlib.import_module('yuexiu_desk.services.' + m.name)\n"
+        "for name in ('printing.labels', 'labels.decode', 'labels.payload', 'storage.db'):\n"
+        "    importlib.import_module('yuexiu_desk.' + name)\n"
+        f"rc = yuexiu_desk.cli.main(['--data-dir', {str(demo_paths.root)!r}, 'units', 'list', '--format', 'json'])\n"
+        "assert rc == 0\n"
+        "qt = sorted(m for m in sys.modules if m.startswith('PySide6') or m.startswith('shiboken'))\n"
+        "print('QT:', qt, file=sys.stderr)\n"
+        "sys.exit(1 if qt else 0)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=os.environ.copy())
+    assert result.returncode == 0, result.stderr
+
+
+def test_opening_the_desk_without_a_display_explains_instead_of_crashing(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if k not in {"DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"}}
+    result = subprocess.run(
+        [sys.executable, "-m", "yuexiu_desk", "--data-dir", str(tmp_path)], capture_output=True, text=True, env=env
+    )
+    assert result.returncode == 1
+    assert "DISPLAY" in result.stderr and "xvfb-run" in result.stderr and "Traceback" not in result.stderr

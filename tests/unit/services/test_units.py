@@ -1,0 +1,119 @@
+"""The unit register as the clerk uses it: the demo estate, filters, unit cards, 异动 and statistics."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+
+from yuexiu_desk.clock import FixedClock, local_date
+from yuexiu_desk.domain.units import ChangeKind, UnitStatus
+from yuexiu_desk.errors import UserError
+from yuexiu_desk.services import units as svc
+from yuexiu_desk.storage.db import Store
+
+
+def test_demo_estate_has_exactly_194_units_and_10225_84_m2(demo_store: Store) -> None:
+    with demo_store.read() as session:
+        rows = svc.list_units(session)
+    assert len(rows) == 194
+    assert sum((r.gross_area for r in rows), Decimal(0)) == Decimal("10225.84")
+    assert len({r.code for r in rows}) == 194
+    assert {r.building for r in rows} == {1, 2}
+    assert all(r.gross_area <= 60 for r in rows)  # L13: new-build 公租房 units are ≤ 60 m²
+    assert all(Decimal("0.78") * r.gross_area <= r.inner_area + Decimal("0.01") < r.gross_area for r in rows)
+    counts = {s: sum(1 for r in rows if r.status is s) for s in UnitStatus}
+    assert counts[UnitStatus.OCCUPIED] == 185 and counts[UnitStatus.VACANT] == 6
+    assert counts[UnitStatus.UNDER_REPAIR] == 3
+
+
+def test_filters_combine_code_prefix_building_type_and_status(demo_store: Store) -> None:
+    with demo_store.read() as session:
+        everything = svc.list_units(session)
+        by_prefix = svc.list_units(session, svc.UnitFilter(text="2-1-"))
+        assert {r.code for r in by_prefix} == {r.code for r in everything if r.code.startswith("2-1-")}
+        assert len(by_prefix) == 14 * 4
+        by_type = svc.list_units(session, svc.UnitFilter(text="一室"))
+        assert by_type and all(r.unit_type == "一室一厅" for r in by_type)
+        by_status_word = svc.list_units(session, svc.UnitFilter(text="维修"))
+        assert len(by_status_word) == 3
+        combined = svc.UnitFilter(building=1, unit_type="两室两厅", status=UnitStatus.OCCUPIED)
+        rows = svc.list_units(session, combined)
+        expected = [
+            r
+            for r in everything
+            if r.building == 1 and r.unit_type == "两室两厅" and r.status is UnitStatus.OCCUPIED
+        ]
+        assert rows == expected
+        assert svc.list_units(session, svc.UnitFilter(text="%")) == []  # LIKE wildcards are literal
+
+
+def test_ids_then_rows_is_how_the_register_pages(demo_store: Store) -> None:
+    with demo_store.read() as session:
+        ids = svc.search_unit_ids(session, svc.UnitFilter(), sort="gross_area", descending=True)
+        page = svc.fetch_rows(session, ids[:40])
+    assert len(ids) == 194 and len(page) == 40
+    areas = [page[i].gross_area for i in ids[:40]]
+    assert areas == sorted(areas, reverse=True)
+    assert areas[0] == Decimal("58.05")
+
+
+def test_status_change_keeps_who_when_why_and_shows_on_the_card(demo_store: Store, clock: FixedClock) -> None:
+    with demo_store.read() as session:
+        vacant = svc.list_units(session, svc.UnitFilter(status=UnitStatus.VACANT))[0]
+    with demo_store.unit_of_work("李明") as session:
+        event = svc.change_status(session, vacant.id, UnitStatus.RESERVED, "配租名单公示，预留待签约", "李明")
+    assert event.kind is ChangeKind.RESERVE
+    with demo_store.read() as session:
+        card = svc.unit_card(session, vacant.id)
+    assert card.row.status is UnitStatus.RESERVED
+    latest = card.history[0]
+    assert (latest.operator, latest.reason, latest.occurred_at) == ("李明", "配租名单公示，预留待签约", clock.now())
+    assert (latest.from_status, latest.to_status) == (UnitStatus.VACANT, UnitStatus.RESERVED)
+
+
+def test_impossible_or_unexplained_changes_change_nothing(demo_store: Store) -> None:
+    with demo_store.read() as session:
+        occupied = svc.list_units(session, svc.UnitFilter(status=UnitStatus.OCCUPIED))[0]
+        history = len(svc.unit_card(session, occupied.id).history)
+    for target, reason in [(UnitStatus.RESERVED, "预留"), (UnitStatus.VACANT, ""), (UnitStatus.OCCUPIED, "入住")]:
+        with pytest.raises(UserError), demo_store.unit_of_work() as session:
+            svc.change_status(session, occupied.id, target, reason, "station")
+    with demo_store.read() as session:
+        card = svc.unit_card(session, occupied.id)
+    assert card.row.status is UnitStatus.OCCUPIED and len(card.history) == history
+
+
+def test_change_statistics_count_by_kind_within_the_period(demo_store: Store, clock: FixedClock) -> None:
+    today = local_date(clock.now())
+    with demo_store.read() as session:
+        before = svc.change_statistics(session, today, today)
+        vacant = svc.list_units(session, svc.UnitFilter(status=UnitStatus.VACANT))[:2]
+    for row in vacant:
+        with demo_store.unit_of_work() as session:
+            svc.change_status(session, row.id, UnitStatus.OCCUPIED, "配租签约入住", "station")
+    with demo_store.read() as session:
+        after = svc.change_statistics(session, today, today)
+        yesterday = svc.change_statistics(session, today - timedelta(days=1), today - timedelta(days=1))
+        year = svc.change_statistics(session, date(today.year - 1, 1, 1), today)
+    assert after.by_kind[ChangeKind.MOVE_IN] == before.by_kind[ChangeKind.MOVE_IN] + 2
+    assert after.total == before.total + 2
+    assert after.status_now[UnitStatus.VACANT] == 4
+    assert yesterday.by_kind[ChangeKind.MOVE_IN] <= year.by_kind[ChangeKind.MOVE_IN]
+    assert year.total >= 40  # a year of demo history
+    with pytest.raises(UserError, match="结束日期"), demo_store.read() as session:
+        svc.change_statistics(session, today, today - timedelta(days=1))
+
+
+def test_house_map_is_a_floor_by_room_grid_per_building(demo_store: Store) -> None:
+    with demo_store.read() as session:
+        one = svc.house_map(session, 1)
+        two = svc.house_map(session, 2)
+        with pytest.raises(UserError):
+            svc.house_map(session, 3)
+    assert one.floors[0] == 16 and one.floors[-1] == 1 and len(one.floors) == 16
+    assert one.columns == [(1, 1), (1, 2), (1, 3), (2, 1), (2, 2), (2, 3)]
+    assert len(one.cells) == 96 and len(two.cells) == 98
+    assert one.cells[(16, 2, 3)].code == "1-2-1603"
+    assert sum(one.counts().values()) + sum(two.counts().values()) == 194

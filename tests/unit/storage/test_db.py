@@ -1,0 +1,114 @@
+"""Opening the store: pragmas, migrations as the only schema source, refusing files it must not touch."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import text
+
+from yuexiu_desk.errors import EnvironmentProblem
+from yuexiu_desk.paths import StationPaths
+from yuexiu_desk.storage import migrate
+from yuexiu_desk.storage.db import Store
+from yuexiu_desk.storage.models import Base
+
+
+def test_sqlite_is_opened_with_wal_foreign_keys_full_sync_and_busy_timeout(empty_paths: StationPaths) -> None:
+    store = Store.open(empty_paths)
+    try:
+        with store.engine.connect() as conn:
+            assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+            assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
+            assert conn.execute(text("PRAGMA synchronous")).scalar() == 2  # FULL
+            assert conn.execute(text("PRAGMA busy_timeout")).scalar() >= 1000
+    finally:
+        store.close()
+
+
+def test_migrations_produce_exactly_the_models(tmp_path: Path) -> None:
+    """The equivalent of `alembic check`: a fresh migrated database has nothing left to autogenerate."""
+    store = Store.open(StationPaths(tmp_path))
+    try:
+        with store.engine.connect() as conn:
+            diffs = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
+        assert diffs == []
+    finally:
+        store.close()
+
+
+def test_a_new_folder_is_created_and_migrated_to_head(tmp_path: Path) -> None:
+    folder = tmp_path / "new" / "station"
+    Store.open(StationPaths(folder)).close()
+    with sqlite3.connect(folder / "station.sqlite3") as conn:
+        (revision,) = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+    assert revision == migrate.head_revision()
+
+
+def test_a_newer_schema_is_refused_and_left_alone(empty_paths: StationPaths) -> None:
+    with sqlite3.connect(empty_paths.database) as conn:
+        conn.execute("UPDATE alembic_version SET version_num = '9999'")
+    before = empty_paths.database.read_bytes()
+    with pytest.raises(EnvironmentProblem, match="比本程序新"):
+        Store.open(empty_paths)
+    assert empty_paths.database.read_bytes() == before
+
+
+def test_a_file_that_is_not_sqlite_is_refused(tmp_path: Path) -> None:
+    paths = StationPaths(tmp_path)
+    paths.database.write_text("这是一个表格，不是数据库\n" * 100, encoding="utf-8")
+    with pytest.raises(EnvironmentProblem, match="不是本系统的数据库"):
+        Store.open(paths)
+    assert paths.database.read_text(encoding="utf-8").startswith("这是一个表格")
+
+
+def test_a_damaged_database_is_refused(demo_paths: StationPaths) -> None:
+    with sqlite3.connect(demo_paths.database) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    data = bytearray(demo_paths.database.read_bytes())
+    page = 4096
+    for offset in range(page * 3, min(len(data), page * 12)):  # scribble over b-tree pages, keep the header
+        data[offset] = 0x5A
+    demo_paths.database.write_bytes(bytes(data))
+    with pytest.raises(EnvironmentProblem, match="损坏|完整性"):
+        Store.open(demo_paths)
+
+
+def test_an_unwritable_data_folder_gets_a_sentence(tmp_path: Path) -> None:
+    blocker = tmp_path / "file-not-folder"
+    blocker.write_text("x")
+    with pytest.raises(EnvironmentProblem, match="无法写入"):
+        Store.open(StationPaths(blocker / "station"))
+
+
+def test_upgrade_backs_up_the_old_file_first(
+    demo_paths: StationPaths, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A second revision (test-only) is applied on open, after a verified copy of the old file is kept."""
+    migrations = tmp_path / "migrations"
+    shutil.copytree(migrate.MIGRATIONS_DIR, migrations)
+    (migrations / "versions" / "0002_test_only.py").write_text(
+        '"""test-only revision"""\n'
+        "from alembic import op\nimport sqlalchemy as sa\n"
+        "revision = 'test0002'\ndown_revision = '0001'\nbranch_labels = None\ndepends_on = None\n"
+        "def upgrade():\n    op.create_table('scratch', sa.Column('id', sa.Integer, primary_key=True))\n"
+        "def downgrade():\n    op.drop_table('scratch')\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setattr(migrate, "MIGRATIONS_DIR", migrations)
+    migrate._script.cache_clear()
+    try:
+        Store.open(demo_paths).close()
+    finally:
+        migrate._script.cache_clear()
+    backups = list(demo_paths.backups.glob("before-upgrade-0001-*.sqlite3"))
+    assert len(backups) == 1
+    with sqlite3.connect(backups[0]) as old:
+        assert old.execute("SELECT version_num FROM alembic_version").fetchone() == ("0001",)
+        assert old.execute("SELECT count(*) FROM unit").fetchone() == (194,)
+    with sqlite3.connect(demo_paths.database) as new:
+        assert new.execute("SELECT version_num FROM alembic_version").fetchone() == ("test0002",)
