@@ -12,10 +12,10 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from yuexiu_desk.clock import FixedClock  # noqa: E402
-from yuexiu_desk.paths import StationPaths  # noqa: E402
-from yuexiu_desk.services.station import install_demo  # noqa: E402
-from yuexiu_desk.storage.db import Store  # noqa: E402
+from yuexiu_desk.clock import FixedClock
+from yuexiu_desk.paths import StationPaths
+from yuexiu_desk.services.station import install_demo
+from yuexiu_desk.storage.db import Store
 
 DEMO_NOW = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
 

@@ -40,7 +40,7 @@ def open_desk(data_dir: str | None) -> int:
     from yuexiu_desk.gui.app import run
     from yuexiu_desk.paths import StationPaths
 
-    return run(StationPaths.resolve(data_dir))
+    return int(run(StationPaths.resolve(data_dir)))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -14,16 +14,20 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from yuexiu_desk import __version__
 from yuexiu_desk.errors import EnvironmentProblem, UserError
+from yuexiu_desk.logs import LOG_NAME, configure_logging
 from yuexiu_desk.paths import StationPaths
 
 log = logging.getLogger("yuexiu_desk")
 
 CLI_OPERATOR = "命令行"
+# Exit codes: 0 done, 1 environment problem, 2 bad input, 3 a bug (details in the log file).
+BUG_EXIT_CODE = 3
 
 
 def _date(text: str) -> date:
@@ -97,9 +101,10 @@ def main(argv: Sequence[str] | None = None, open_desk: Callable[[str | None], in
             parser.print_help()
             return 0
         return open_desk(args.data_dir)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    paths = StationPaths.resolve(args.data_dir)
+    configure_logging(paths)
     try:
-        return _dispatch(args)
+        return _dispatch(args, paths)
     except UserError as exc:
         print(exc.message, file=sys.stderr)
         return exc.exit_code
@@ -109,10 +114,16 @@ def main(argv: Sequence[str] | None = None, open_desk: Callable[[str | None], in
     except KeyboardInterrupt:
         print("已取消。", file=sys.stderr)
         return 130
+    except Exception:
+        log.exception("command %s failed", args.command)
+        print(
+            f"程序内部错误，操作未完成，已记录到日志 {paths.logs / LOG_NAME}。请把该日志文件交给维护人员。",
+            file=sys.stderr,
+        )
+        return BUG_EXIT_CODE
 
 
-def _dispatch(args: argparse.Namespace) -> int:
-    paths = StationPaths.resolve(args.data_dir)
+def _dispatch(args: argparse.Namespace, paths: StationPaths) -> int:
     if args.command == "demo":
         return _cmd_demo(paths, args.force)
     from yuexiu_desk.storage.db import Store
@@ -204,7 +215,7 @@ def _cmd_units(store: Any, args: argparse.Namespace) -> int:
                 for r in rows
             ],
         )
-        total = sum((r.gross_area for r in rows), start=svc.Decimal(0))
+        total = sum((r.gross_area for r in rows), start=Decimal(0))
         print(f"共 {len(rows)} 套，建筑面积合计 {total:,.2f} m²")
     return 0
 

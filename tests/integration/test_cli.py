@@ -35,7 +35,17 @@ def test_demo_creates_the_estate_and_units_list_json_has_the_promised_keys(
     code, out, _ = run(capsys, "--data-dir", str(tmp_path), "units", "list", "--format", "json")
     units = json.loads(out)
     assert code == 0 and len(units) == 194
-    keys = {"code", "building", "entrance", "floor", "room", "unit_type", "gross_area", "inner_area", "status"}
+    keys = {
+        "code",
+        "building",
+        "entrance",
+        "floor",
+        "room",
+        "unit_type",
+        "gross_area",
+        "inner_area",
+        "status",
+    }
     assert keys <= set(units[0])
     assert round(sum(u["gross_area"] for u in units), 2) == 10225.84
     assert {u["status"] for u in units} <= {"vacant", "reserved", "occupied", "under_repair", "withheld"}
@@ -67,7 +77,9 @@ def test_demo_refuses_to_overwrite_real_data_without_force(
     assert list(demo_paths.backups.glob("before-demo-*.sqlite3")), "real data is backed up before --force"
 
 
-def test_lookup_by_payload_and_code_and_refusals(demo_paths: StationPaths, capsys: pytest.CaptureFixture[str]) -> None:
+def test_lookup_by_payload_and_code_and_refusals(
+    demo_paths: StationPaths, capsys: pytest.CaptureFixture[str]
+) -> None:
     store = Store.open(demo_paths)
     with store.read() as session:
         payload = unit_payload("YXY01", find_unit_id_by_code(session, "2-1-101"))
@@ -87,9 +99,13 @@ def test_set_status_records_the_change_and_refuses_impossible_ones(
     root = str(demo_paths.root)
     code, out, _ = run(capsys, "--data-dir", root, "units", "list", "--status", "vacant", "--format", "json")
     vacant = json.loads(out)[0]["code"]
-    code, out, _ = run(capsys, "--data-dir", root, "units", "set-status", vacant, "occupied", "--reason", "配租签约入住")
+    code, out, _ = run(
+        capsys, "--data-dir", root, "units", "set-status", vacant, "occupied", "--reason", "配租签约入住"
+    )
     assert code == 0 and "入住" in out
-    code, _, err = run(capsys, "--data-dir", root, "units", "set-status", vacant, "reserved", "--reason", "预留")
+    code, _, err = run(
+        capsys, "--data-dir", root, "units", "set-status", vacant, "reserved", "--reason", "预留"
+    )
     assert code == 2 and "不能从" in err
     code, out, _ = run(capsys, "--data-dir", root, "changes", "--format", "json")
     assert code == 0 and json.loads(out)["status_now"]["vacant"] == 5
@@ -106,8 +122,12 @@ def test_a_folder_with_a_newer_schema_exits_1_with_a_sentence(
     assert code == 1 and "升级" in err
 
 
-def test_commands_on_an_empty_folder_say_to_create_the_demo(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    code, _, err = run(capsys, "--data-dir", str(tmp_path), "lookup", "YX1U-YXY01-AAAAAAAAAAAAAAAAAAAAAAAAAA-0")
+def test_commands_on_an_empty_folder_say_to_create_the_demo(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run(
+        capsys, "--data-dir", str(tmp_path), "lookup", "YX1U-YXY01-AAAAAAAAAAAAAAAAAAAAAAAAAA-0"
+    )
     assert code == 2 and "demo" in err
 
 
@@ -125,14 +145,34 @@ def test_headless_commands_never_import_qt(demo_paths: StationPaths) -> None:
         "print('QT:', qt, file=sys.stderr)\n"
         "sys.exit(1 if qt else 0)\n"
     )
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=os.environ.copy())
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=os.environ.copy()
+    )
     assert result.returncode == 0, result.stderr
 
 
 def test_opening_the_desk_without_a_display_explains_instead_of_crashing(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k not in {"DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"}}
     result = subprocess.run(
-        [sys.executable, "-m", "yuexiu_desk", "--data-dir", str(tmp_path)], capture_output=True, text=True, env=env
+        [sys.executable, "-m", "yuexiu_desk", "--data-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        env=env,
     )
     assert result.returncode == 1
     assert "DISPLAY" in result.stderr and "xvfb-run" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_bug_is_logged_with_its_traceback_and_reported_in_one_sentence(
+    demo_paths: StationPaths, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from yuexiu_desk.services import units
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise ZeroDivisionError("simulated bug")
+
+    monkeypatch.setattr(units, "list_units", broken)
+    code, out, err = run(capsys, "--data-dir", str(demo_paths.root), "units", "list")
+    assert code == 3 and "内部错误" in err and "Traceback" not in err
+    log_text = (demo_paths.logs / "yuexiu-desk.log").read_text(encoding="utf-8")
+    assert "ZeroDivisionError: simulated bug" in log_text

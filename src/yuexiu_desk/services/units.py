@@ -69,7 +69,7 @@ class UnitFilter:
 
 
 SORT_COLUMNS = ("code", "building", "entrance", "floor", "unit_type", "gross_area", "status")
-_ORDERING: dict[str, Sequence[ColumnElement[Any]]] = {
+_ORDERING: dict[str, Sequence[Any]] = {
     "code": (Unit.building_no, Unit.entrance, Unit.floor, Unit.room),
     "building": (Unit.building_no, Unit.entrance, Unit.floor, Unit.room),
     "entrance": (Unit.entrance, Unit.building_no, Unit.floor, Unit.room),
@@ -114,7 +114,7 @@ def search_unit_ids(
 
 
 def _row_query() -> Select[Any]:
-    return select(
+    return select(  # type: ignore[return-value]
         Unit.id,
         Unit.code,
         Unit.building_no,

@@ -152,7 +152,7 @@ def open_store(data_dir: str | Path | None = None, clock: Clock | None = None) -
 
 
 def require_station(session: Session) -> Station:
-    station = session.scalar(select(Station))
+    station: Station | None = session.scalar(select(Station))
     if station is None:
         raise UserError(
             "这个数据目录里还没有服务站数据。请先运行 yuexiu-desk demo 创建演示站，或指定正确的 --data-dir。"

@@ -69,7 +69,11 @@ def test_status_change_keeps_who_when_why_and_shows_on_the_card(demo_store: Stor
         card = svc.unit_card(session, vacant.id)
     assert card.row.status is UnitStatus.RESERVED
     latest = card.history[0]
-    assert (latest.operator, latest.reason, latest.occurred_at) == ("李明", "配租名单公示，预留待签约", clock.now())
+    assert (latest.operator, latest.reason, latest.occurred_at) == (
+        "李明",
+        "配租名单公示，预留待签约",
+        clock.now(),
+    )
     assert (latest.from_status, latest.to_status) == (UnitStatus.VACANT, UnitStatus.RESERVED)
 
 
@@ -77,7 +81,11 @@ def test_impossible_or_unexplained_changes_change_nothing(demo_store: Store) -> 
     with demo_store.read() as session:
         occupied = svc.list_units(session, svc.UnitFilter(status=UnitStatus.OCCUPIED))[0]
         history = len(svc.unit_card(session, occupied.id).history)
-    for target, reason in [(UnitStatus.RESERVED, "预留"), (UnitStatus.VACANT, ""), (UnitStatus.OCCUPIED, "入住")]:
+    for target, reason in [
+        (UnitStatus.RESERVED, "预留"),
+        (UnitStatus.VACANT, ""),
+        (UnitStatus.OCCUPIED, "入住"),
+    ]:
         with pytest.raises(UserError), demo_store.unit_of_work() as session:
             svc.change_status(session, occupied.id, target, reason, "station")
     with demo_store.read() as session:

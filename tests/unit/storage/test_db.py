@@ -35,7 +35,9 @@ def test_migrations_produce_exactly_the_models(tmp_path: Path) -> None:
     store = Store.open(StationPaths(tmp_path))
     try:
         with store.engine.connect() as conn:
-            diffs = compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
+            diffs = compare_metadata(
+                MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata
+            )
         assert diffs == []
     finally:
         store.close()
@@ -74,7 +76,7 @@ def test_a_damaged_database_is_refused(demo_paths: StationPaths) -> None:
     for offset in range(page * 3, min(len(data), page * 12)):  # scribble over b-tree pages, keep the header
         data[offset] = 0x5A
     demo_paths.database.write_bytes(bytes(data))
-    with pytest.raises(EnvironmentProblem, match="损坏|完整性"):
+    with pytest.raises(EnvironmentProblem, match=r"损坏|完整性"):
         Store.open(demo_paths)
 
 

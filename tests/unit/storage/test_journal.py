@@ -32,7 +32,9 @@ def test_the_demo_journals_every_record_it_creates(demo_store: Store) -> None:
     assert {r.station_id for r in rows} == {station_id}
 
 
-def test_a_status_change_journals_the_unit_and_the_event_with_operator_and_rising_seq(demo_store: Store) -> None:
+def test_a_status_change_journals_the_unit_and_the_event_with_operator_and_rising_seq(
+    demo_store: Store,
+) -> None:
     before = _journal(demo_store)
     unit_id = _occupied_unit(demo_store)
     with demo_store.unit_of_work("王芳") as session:
