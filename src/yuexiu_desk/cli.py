@@ -254,13 +254,11 @@ def _cmd_changes(store: Any, args: argparse.Namespace) -> int:
 
 
 def _cmd_labels(store: Any, args: argparse.Namespace) -> int:
-    from yuexiu_desk.printing.labels import SheetLayout, write_label_sheet
-    from yuexiu_desk.services.labels import unit_labels
+    from yuexiu_desk.services.label_sheet import make_unit_label_sheet
 
     with store.read() as session:
-        labels = unit_labels(session, args.unit or None)
-    pages = write_label_sheet(labels, args.out, SheetLayout(columns=args.columns, rows=args.rows))
-    print(f"已生成 {len(labels)} 张标签，共 {pages} 页：{args.out}")
+        result = make_unit_label_sheet(session, args.out, args.unit or None, args.columns, args.rows)
+    print(f"已生成 {result.labels} 张标签，共 {result.pages} 页：{result.path}")
     return 0
 
 
@@ -292,31 +290,20 @@ def _status_label(code: str) -> str:
 
 
 def _cmd_scan(store: Any, args: argparse.Namespace) -> int:
-    from yuexiu_desk.labels.decode import decode_qr_texts
-    from yuexiu_desk.services.lookup import resolve
+    from yuexiu_desk.services.scan import scan_image
 
-    texts = decode_qr_texts(args.image)
-    results: list[dict[str, Any]] = []
     with store.read() as session:
-        for text in texts:
-            try:
-                results.append(
-                    {"payload": text, "ok": True, **_resolved_json(session, resolve(session, text))}
-                )
-            except UserError as exc:
-                results.append({"payload": text, "ok": False, "error": exc.message})
+        outcome = scan_image(session, args.image)
+        found = [_resolved_json(session, r) for r in outcome.found]
     if args.format == "json":
-        print(json.dumps(results, ensure_ascii=False, indent=1))
+        rejected = [{"payload": r.text, "ok": False, "error": r.message} for r in outcome.rejected]
+        print(json.dumps([{"ok": True, **f} for f in found] + rejected, ensure_ascii=False, indent=1))
     else:
-        for r in results:
-            if r["ok"]:
-                print(
-                    f"{r['code']}  {r['unit_type']}  {r['gross_area']:.2f} m²  {_status_label(r['status'])}"
-                )
-            else:
-                print(f"无法识别：{r['error']}")
-    failed = sum(1 for r in results if not r["ok"])
-    if failed:
-        print(f"图片中有 {len(results)} 个二维码，其中 {failed} 个不是本站的有效标签。", file=sys.stderr)
+        for f in found:
+            print(f"{f['code']}  {f['unit_type']}  {f['gross_area']:.2f} m²  {_status_label(f['status'])}")
+        for r in outcome.rejected:
+            print(f"无法识别：{r.message}")
+    if outcome.rejected:
+        print(f"图片中有 {len(outcome.rejected)} 个二维码不是本站的有效标签。", file=sys.stderr)
         return 2
     return 0

@@ -176,3 +176,48 @@ def test_a_bug_is_logged_with_its_traceback_and_reported_in_one_sentence(
     assert code == 3 and "内部错误" in err and "Traceback" not in err
     log_text = (demo_paths.logs / "yuexiu-desk.log").read_text(encoding="utf-8")
     assert "ZeroDivisionError: simulated bug" in log_text
+
+
+def test_labels_then_scan_a_printed_page_finds_the_units(
+    demo_paths: StationPaths, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Print labels for chosen units, photograph (render) the page, and scan the picture back."""
+    import pypdfium2
+
+    root = str(demo_paths.root)
+    pdf = tmp_path / "labels.pdf"
+    code, out, _ = run(capsys, "--data-dir", root, "labels", "--out", str(pdf), "--unit", "1-2-1603", "--unit", "2-2-701")
+    assert code == 0 and "2 张标签" in out and pdf.exists()
+    document = pypdfium2.PdfDocument(str(pdf))
+    png = tmp_path / "page.png"
+    document[0].render(scale=200 / 72).to_pil().save(png)
+    document.close()
+    code, out, _ = run(capsys, "--data-dir", root, "scan", str(png), "--format", "json")
+    found = json.loads(out)
+    assert code == 0 and sorted(f["code"] for f in found) == ["1-2-1603", "2-2-701"]
+    assert all(f["ok"] and f["via"] == "label" for f in found)
+
+
+def test_scan_refuses_unreadable_images_and_pictures_without_a_code(
+    demo_paths: StationPaths, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from PIL import Image
+
+    root = str(demo_paths.root)
+    blank = tmp_path / "blank.png"
+    Image.new("L", (640, 480), 255).save(blank)
+    not_image = tmp_path / "notes.png"
+    not_image.write_text("这不是图片", encoding="utf-8")
+    for image, words in [(blank, "没有找到二维码"), (not_image, "图片"), (tmp_path / "missing.png", "找不到")]:
+        code, out, err = run(capsys, "--data-dir", root, "scan", str(image))
+        assert code == 2 and out == "" and words in err and "Traceback" not in err
+
+
+def test_labels_with_a_grid_too_small_for_a_qr_write_nothing(
+    demo_paths: StationPaths, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    pdf = tmp_path / "labels.pdf"
+    code, _, err = run(
+        capsys, "--data-dir", str(demo_paths.root), "labels", "--out", str(pdf), "--columns", "12", "--rows", "30"
+    )
+    assert code == 2 and err and not pdf.exists()

@@ -1,0 +1,92 @@
+"""Lease arithmetic and deadlines: rent from area and standard (R1), term (L1), renewal (L2), filing (L3).
+
+Thresholds marked [U] in domain-rules.md are fields of LeaseRules with those defaults, never constants.
+"""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass
+from datetime import date, timedelta
+from enum import StrEnum
+
+from yuexiu_desk.domain.money import round_half_up_div
+from yuexiu_desk.errors import UserError
+
+
+class ProrateMethod(StrEnum):
+    DAYS_IN_MONTH = "days_in_month"  # monthly rent ÷ days in that month × days used
+    THIRTY_DAYS = "thirty_days"  # monthly rent ÷ 30 × days used
+
+
+@dataclass(frozen=True)
+class LeaseRules:
+    max_term_years: int = 5  # L1: "一般不超过5年"; above it needs a stated reason
+    renewal_application_months: int = 3  # L2: apply ≥ 3 months before the end
+    renewal_reminder_months: int = 4  # L2: remind a month before that
+    filing_days: int = 30  # L3: file with the bureau within 30 days of signing
+    filing_alert_day: int = 25  # L3: alert from day 25
+    prorate_method: ProrateMethod = ProrateMethod.DAYS_IN_MONTH  # R1 [U]
+
+
+def monthly_rent_fen(gross_area_hundredths: int, rate_fen_per_m2: int) -> int:
+    """R1: rent = gross area × rent standard, rounded half up to the fen. 54.94 m² × 11.00 元 = 604.34 元."""
+    if gross_area_hundredths <= 0 or rate_fen_per_m2 <= 0:
+        raise UserError("面积和租金标准都必须大于零。")
+    return round_half_up_div(gross_area_hundredths * rate_fen_per_m2, 100)
+
+
+def add_months(day: date, months: int) -> date:
+    """The same day n months later, clamped to the month's last day (31 Jan + 1 month = 28/29 Feb)."""
+    month_index = day.month - 1 + months
+    year, month = day.year + month_index // 12, month_index % 12 + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def lease_end(start: date, term_months: int) -> date:
+    """The last day of a term that starts on start: 2026-01-01 for 36 months ends 2028-12-31."""
+    if term_months < 1:
+        raise UserError("租期至少 1 个月。")
+    return add_months(start, term_months) - timedelta(days=1)
+
+
+def check_term(start: date, end: date, rules: LeaseRules, override_reason: str = "") -> list[str]:
+    """Refuses an end before the start; returns warnings (L1) that need an override reason to proceed."""
+    if end < start:
+        raise UserError(f"合同结束日期 {end} 早于开始日期 {start}，请核对。")
+    warnings = []
+    if end >= add_months(start, rules.max_term_years * 12):
+        warning = f"租期超过 {rules.max_term_years} 年（公租房租期一般不超过 5 年）"
+        if not override_reason.strip():
+            raise UserError(f"{warning}，如确需签订请填写理由。")
+        warnings.append(f"{warning}：{override_reason.strip()}")
+    return warnings
+
+
+@dataclass(frozen=True)
+class LeaseDeadlines:
+    renewal_reminder: date  # L2: remind the household
+    renewal_application_due: date  # L2: last day to apply for renewal
+    filing_due: date  # L3: last day to file with the bureau
+    filing_alert: date  # L3: from this day the filing shows as urgent
+
+
+def lease_deadlines(signed: date, end: date, rules: LeaseRules) -> LeaseDeadlines:
+    return LeaseDeadlines(
+        renewal_reminder=add_months(end, -rules.renewal_reminder_months),
+        renewal_application_due=add_months(end, -rules.renewal_application_months),
+        filing_due=signed + timedelta(days=rules.filing_days),
+        filing_alert=signed + timedelta(days=rules.filing_alert_day),
+    )
+
+
+def prorated_rent_fen(monthly_fen: int, month_start: date, first_day: date, last_day: date, method: ProrateMethod) -> int:
+    """Rent for the days first_day..last_day (inclusive) within the month starting month_start."""
+    days_in_month = calendar.monthrange(month_start.year, month_start.month)[1]
+    used = (last_day - first_day).days + 1
+    if not (month_start <= first_day <= last_day) or last_day.month != month_start.month:
+        raise ValueError("the days must lie within one month")
+    if used == days_in_month:
+        return monthly_fen
+    divisor = days_in_month if method is ProrateMethod.DAYS_IN_MONTH else 30
+    return min(monthly_fen, round_half_up_div(monthly_fen * used, divisor))
