@@ -172,7 +172,7 @@ def test_a_bug_is_logged_with_its_traceback_and_reported_in_one_sentence(
         raise ZeroDivisionError("simulated bug")
 
     monkeypatch.setattr(units, "list_units", broken)
-    code, out, err = run(capsys, "--data-dir", str(demo_paths.root), "units", "list")
+    code, _, err = run(capsys, "--data-dir", str(demo_paths.root), "units", "list")
     assert code == 3 and "内部错误" in err and "Traceback" not in err
     log_text = (demo_paths.logs / "yuexiu-desk.log").read_text(encoding="utf-8")
     assert "ZeroDivisionError: simulated bug" in log_text
@@ -186,7 +186,9 @@ def test_labels_then_scan_a_printed_page_finds_the_units(
 
     root = str(demo_paths.root)
     pdf = tmp_path / "labels.pdf"
-    code, out, _ = run(capsys, "--data-dir", root, "labels", "--out", str(pdf), "--unit", "1-2-1603", "--unit", "2-2-701")
+    code, out, _ = run(
+        capsys, "--data-dir", root, "labels", "--out", str(pdf), "--unit", "1-2-1603", "--unit", "2-2-701"
+    )
     assert code == 0 and "2 张标签" in out and pdf.exists()
     document = pypdfium2.PdfDocument(str(pdf))
     png = tmp_path / "page.png"
@@ -208,7 +210,11 @@ def test_scan_refuses_unreadable_images_and_pictures_without_a_code(
     Image.new("L", (640, 480), 255).save(blank)
     not_image = tmp_path / "notes.png"
     not_image.write_text("这不是图片", encoding="utf-8")
-    for image, words in [(blank, "没有找到二维码"), (not_image, "图片"), (tmp_path / "missing.png", "找不到")]:
+    for image, words in [
+        (blank, "没有找到二维码"),
+        (not_image, "图片"),
+        (tmp_path / "missing.png", "找不到"),
+    ]:
         code, out, err = run(capsys, "--data-dir", root, "scan", str(image))
         assert code == 2 and out == "" and words in err and "Traceback" not in err
 
@@ -218,6 +224,15 @@ def test_labels_with_a_grid_too_small_for_a_qr_write_nothing(
 ) -> None:
     pdf = tmp_path / "labels.pdf"
     code, _, err = run(
-        capsys, "--data-dir", str(demo_paths.root), "labels", "--out", str(pdf), "--columns", "12", "--rows", "30"
+        capsys,
+        "--data-dir",
+        str(demo_paths.root),
+        "labels",
+        "--out",
+        str(pdf),
+        "--columns",
+        "12",
+        "--rows",
+        "30",
     )
     assert code == 2 and err and not pdf.exists()

@@ -53,7 +53,9 @@ def _birth_date(number: str) -> date:
     try:
         return date(int(number[6:10]), int(number[10:12]), int(number[12:14]))
     except ValueError:
-        raise UserError(f"身份证号 {mask_id_number(number)} 中的出生日期 {number[6:14]} 不存在，请核对。") from None
+        raise UserError(
+            f"身份证号 {mask_id_number(number)} 中的出生日期 {number[6:14]} 不存在，请核对。"
+        ) from None
 
 
 def _known_province(address_code: str) -> bool:
@@ -79,7 +81,9 @@ def parse_id_number(text: str, today: date | None = None) -> IdNumber:
     if not cleaned[:17].isdigit() or not (cleaned[17].isdigit() or cleaned[17] == "X"):
         raise UserError("身份证号前 17 位必须是数字，最后一位是数字或 X，请核对。")
     if cleaned[17] != mod_11_2.calc_check_digit(cleaned[:17]):
-        raise UserError(f"身份证号 {mask_id_number(cleaned)} 的校验位不对，可能有一位录错，请对照证件重新录入。")
+        raise UserError(
+            f"身份证号 {mask_id_number(cleaned)} 的校验位不对，可能有一位录错，请对照证件重新录入。"
+        )
     birth = _birth_date(cleaned)
     if today is not None and birth > today:
         raise UserError(f"身份证号中的出生日期 {birth.isoformat()} 晚于今天，请核对。")

@@ -80,7 +80,9 @@ def lease_deadlines(signed: date, end: date, rules: LeaseRules) -> LeaseDeadline
     )
 
 
-def prorated_rent_fen(monthly_fen: int, month_start: date, first_day: date, last_day: date, method: ProrateMethod) -> int:
+def prorated_rent_fen(
+    monthly_fen: int, month_start: date, first_day: date, last_day: date, method: ProrateMethod
+) -> int:
     """Rent for the days first_day..last_day (inclusive) within the month starting month_start."""
     days_in_month = calendar.monthrange(month_start.year, month_start.month)[1]
     used = (last_day - first_day).days + 1

@@ -1,0 +1,99 @@
+"""Starting the desk app: the QApplication (font, style), the store, the main window, and the last-resort
+handler that turns an uncaught exception into a log entry and one apology instead of a crash.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from types import TracebackType
+
+from PySide6.QtWidgets import QApplication, QMessageBox
+
+from yuexiu_desk.clock import Clock
+from yuexiu_desk.errors import EnvironmentProblem, UserError
+from yuexiu_desk.gui import messages
+from yuexiu_desk.gui.mainwindow import MainWindow
+from yuexiu_desk.gui.oprunner import DESK_OPERATOR, OpRunner
+from yuexiu_desk.gui.scanner import ScannerFilter, TimeSource
+from yuexiu_desk.gui.style import apply_style
+from yuexiu_desk.logs import configure_logging
+from yuexiu_desk.paths import StationPaths
+from yuexiu_desk.storage.db import Store
+
+log = logging.getLogger(__name__)
+
+APP_NAME = "悦秀苑服务站桌面"
+
+
+def setup_application(app: QApplication) -> None:
+    """Names, the shipped CJK font and the style; idempotent (tests and screenshots call it too)."""
+    app.setApplicationName("yuexiu-desk")
+    app.setApplicationDisplayName(APP_NAME)
+    app.setOrganizationName("yuexiu")
+    apply_style(app)
+
+
+def create_main_window(
+    store: Store,
+    *,
+    operator: str = DESK_OPERATOR,
+    scanner_time: TimeSource | None = None,
+    labels_dir: Path | None = None,
+) -> MainWindow:
+    """The main window over an open store, with its op runner and the app-wide scanner filter."""
+    runner = OpRunner(store, operator)
+    scanner = ScannerFilter(time_source=scanner_time)
+    window = MainWindow(store, runner, scanner, labels_dir=labels_dir)
+    runner.setParent(window)
+    scanner.setParent(window)
+    return window
+
+
+class _ApologyHook:
+    """sys.excepthook for the GUI: log every uncaught exception, show at most one apology at a time."""
+
+    def __init__(self) -> None:
+        self._showing = False
+
+    def __call__(self, kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
+        if issubclass(kind, KeyboardInterrupt):
+            QApplication.quit()
+            return
+        log.critical("uncaught exception", exc_info=(kind, exc, tb))
+        if self._showing:
+            return
+        self._showing = True
+        try:
+            if isinstance(exc, UserError | EnvironmentProblem):
+                messages.warn(QApplication.activeWindow(), exc.message)
+            else:
+                messages.apologise(QApplication.activeWindow())
+        finally:
+            self._showing = False
+
+
+def run(paths: StationPaths, clock: Clock | None = None) -> int:
+    """Open the desk app on a station data folder; the process exit code."""
+    app = QApplication.instance()
+    if not isinstance(app, QApplication):
+        app = QApplication(sys.argv)
+    setup_application(app)
+    configure_logging(paths)
+    try:
+        store = Store.open(paths, clock)
+    except (EnvironmentProblem, UserError) as exc:
+        log.error("cannot open the store in %s: %s", paths.root, exc.message)
+        QMessageBox.critical(None, "无法打开服务站数据", exc.message)
+        return 1
+    previous_hook = sys.excepthook
+    sys.excepthook = _ApologyHook()
+    window = create_main_window(store)
+    try:
+        window.show()
+        return app.exec()
+    finally:
+        window.shutdown()
+        sys.excepthook = previous_hook
+        store.close()

@@ -1,0 +1,450 @@
+"""The main window: navigation between pages, the menu and toolbar actions, the lookup box, the status
+bar, and the ways a unit is reached (scanner, typed code, image file, clipboard, drag and drop).
+
+Slots stay thin: they call services (reads directly, writes through the op runner) and open windows.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from pathlib import Path
+
+from PySide6.QtCore import QStandardPaths, Qt
+from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication, QKeySequence
+from PySide6.QtWidgets import (
+    QApplication,
+    QFileDialog,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QMainWindow,
+    QProgressBar,
+    QStackedWidget,
+    QToolBar,
+    QWidget,
+)
+
+from yuexiu_desk.clock import local_date
+from yuexiu_desk.domain.units import hundredths_to_area
+from yuexiu_desk.errors import EnvironmentProblem, UserError
+from yuexiu_desk.gui import messages
+from yuexiu_desk.gui.dialogs import LabelPrintDialog
+from yuexiu_desk.gui.imageinput import IMAGE_FILTER, accepts, source_from_mime
+from yuexiu_desk.gui.oprunner import OpRunner
+from yuexiu_desk.gui.pages.firstrun import FirstRunPage
+from yuexiu_desk.gui.pages.housemap import HouseMapPage
+from yuexiu_desk.gui.pages.register import RegisterPage
+from yuexiu_desk.gui.pages.statistics import StatisticsPage
+from yuexiu_desk.gui.scanner import ScannerFilter
+from yuexiu_desk.gui.unitcard import CardManager, UnitCardDialog
+from yuexiu_desk.paths import StationPaths
+from yuexiu_desk.services.lookup import resolve
+from yuexiu_desk.services.scan import ScanOutcome, scan_image
+from yuexiu_desk.services.station import StationInfo, install_demo, station_info
+from yuexiu_desk.storage.db import Store
+
+log = logging.getLogger(__name__)
+
+WINDOW_TITLE = "悦秀苑 · 服务站桌面 yuexiu-desk"
+PAGE_NAMES = ("房源台账", "房态图", "异动统计")
+
+
+def default_labels_dir(paths: StationPaths) -> Path:
+    """Documents/悦秀苑标签 where the clerk finds it again, else the data folder's labels/."""
+    documents = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
+    if documents and Path(documents).is_dir():
+        return Path(documents) / "悦秀苑标签"
+    return paths.root / "labels"
+
+
+class MainWindow(QMainWindow):
+    def __init__(
+        self,
+        store: Store,
+        runner: OpRunner,
+        scanner: ScannerFilter,
+        labels_dir: Path | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.store = store
+        self.runner = runner
+        self.scanner = scanner
+        self._labels_dir = labels_dir
+        self.register: RegisterPage | None = None
+        self.housemap: HouseMapPage | None = None
+        self.statistics: StatisticsPage | None = None
+        self.first_run: FirstRunPage | None = None
+        self.print_dialog: LabelPrintDialog | None = None
+        self.info: StationInfo | None = None
+        self._shut_down = False
+
+        self.setWindowTitle(WINDOW_TITLE)
+        self.resize(1280, 820)
+        self.setAcceptDrops(True)
+        self.cards = CardManager(store, runner, self.labels_dir, self)
+        self.toast = messages.Toast(self)
+
+        self._root = QStackedWidget()
+        self.setCentralWidget(self._root)
+        self._build_actions()
+        self._build_status_bar()
+
+        runner.changed.connect(self._on_changed)
+        runner.busy.connect(self._on_busy)
+        scanner.scanned.connect(self.open_scanned)
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            scanner.install(app)
+        self.load_station()
+
+    # --- construction -------------------------------------------------------------------------------
+    def _action(self, text: str, shortcut: QKeySequence | str | None, slot, tip: str = "") -> QAction:
+        action = QAction(text, self)
+        if shortcut:
+            action.setShortcut(QKeySequence(shortcut))
+        if tip:
+            action.setStatusTip(tip)
+            action.setToolTip(
+                f"{tip}（{action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)}）"
+            )
+        action.triggered.connect(lambda _checked=False: slot())
+        self.addAction(action)
+        return action
+
+    def _build_actions(self) -> None:
+        self.act_print = self._action(
+            "打印标签…", "Ctrl+P", self.open_print_dialog, "打印房源二维码标签（A4 PDF）"
+        )
+        self.act_image = self._action(
+            "识别标签图片…", "Ctrl+O", self.recognise_image_file, "从标签照片识别二维码"
+        )
+        self.act_paste = self._action(
+            "从剪贴板识别", "Ctrl+Shift+V", self.recognise_clipboard, "识别剪贴板中的图片或文字"
+        )
+        self.act_lookup = self._action("查找/扫码", "Ctrl+L", self.focus_lookup, "输入房号或扫描标签")
+        self.act_refresh = self._action("刷新", "F5", self.refresh_all, "重新读取数据")
+        self.act_quit = self._action("退出", "Ctrl+Q", self.close)
+        self.act_about = self._action("关于", None, self.show_about)
+        self.act_pages = [
+            self._action(name, f"Ctrl+{i + 1}", lambda i=i: self.show_page(i))
+            for i, name in enumerate(PAGE_NAMES)
+        ]
+
+        menu = self.menuBar()
+        file_menu = menu.addMenu("文件(&F)")
+        file_menu.addAction(self.act_print)
+        file_menu.addSeparator()
+        file_menu.addAction(self.act_image)
+        file_menu.addAction(self.act_paste)
+        file_menu.addSeparator()
+        file_menu.addAction(self.act_quit)
+        find_menu = menu.addMenu("查找(&S)")
+        find_menu.addAction(self.act_lookup)
+        view_menu = menu.addMenu("视图(&V)")
+        for action in self.act_pages:
+            view_menu.addAction(action)
+        view_menu.addSeparator()
+        view_menu.addAction(self.act_refresh)
+        help_menu = menu.addMenu("帮助(&H)")
+        help_menu.addAction(self.act_about)
+
+        toolbar = QToolBar("工具栏")
+        toolbar.setObjectName("mainToolbar")
+        toolbar.setMovable(False)
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        caption = QLabel("查找/扫码")
+        self.lookup_edit = QLineEdit()
+        self.lookup_edit.setPlaceholderText("输入房号（如 1-2-1603）或扫描标签，按 Enter 打开")
+        self.lookup_edit.setClearButtonEnabled(True)
+        self.lookup_edit.setMinimumWidth(340)
+        self.lookup_edit.setMaximumWidth(480)
+        self.lookup_edit.setAccessibleName("查找/扫码")
+        caption.setBuddy(self.lookup_edit)
+        self.lookup_edit.returnPressed.connect(self._lookup_entered)
+        toolbar.addWidget(caption)
+        toolbar.addWidget(self.lookup_edit)
+        toolbar.addSeparator()
+        toolbar.addAction(self.act_print)
+        toolbar.addAction(self.act_image)
+        toolbar.addAction(self.act_paste)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, toolbar)
+        self.toolbar = toolbar
+
+    def _build_status_bar(self) -> None:
+        bar = self.statusBar()
+        self.busy_label = QLabel()
+        self.busy_bar = QProgressBar()
+        self.busy_bar.setRange(0, 0)
+        self.busy_bar.setMaximumWidth(120)
+        self.busy_bar.setMaximumHeight(14)
+        self.busy_bar.setTextVisible(False)
+        self.station_label = QLabel()
+        self.totals_label = QLabel()
+        self.operator_label = QLabel(f"经办人：{self.runner.operator}")
+        for widget in (self.busy_label, self.busy_bar):
+            widget.hide()
+            bar.addPermanentWidget(widget)
+        for widget in (self.station_label, self.totals_label, self.operator_label):
+            bar.addPermanentWidget(widget)
+
+    def _build_workspace(self) -> QWidget:
+        self.register = RegisterPage(self.store)
+        self.housemap = HouseMapPage(self.store)
+        self.statistics = StatisticsPage(self.store)
+        self.register.unit_activated.connect(self.open_unit)
+        self.housemap.unit_activated.connect(self.open_unit)
+
+        self.nav = QListWidget()
+        self.nav.setObjectName("nav")
+        self.nav.setFixedWidth(150)
+        self.nav.addItems(list(PAGE_NAMES))
+        self.pages = QStackedWidget()
+        for page in (self.register, self.housemap, self.statistics):
+            self.pages.addWidget(page)
+        self.nav.currentRowChanged.connect(self._nav_changed)
+        self.nav.setCurrentRow(0)
+
+        workspace = QWidget()
+        layout = QHBoxLayout(workspace)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(self.nav)
+        layout.addWidget(self.pages, 1)
+        return workspace
+
+    # --- station ------------------------------------------------------------------------------------
+    def load_station(self) -> None:
+        """Show the workspace if the store has a station, else the first-run page."""
+        self.store.forget_station()
+        with self.store.read() as session:
+            self.info = station_info(session)
+        has_station = self.info is not None
+        for action in (self.act_print, self.act_image, self.act_paste, self.act_lookup, *self.act_pages):
+            action.setEnabled(has_station)
+        self.lookup_edit.setEnabled(has_station)
+        if not has_station:
+            if self.first_run is None:
+                self.first_run = FirstRunPage(str(self.store.paths.root))
+                self.first_run.create_demo_requested.connect(self.create_demo)
+                self._root.addWidget(self.first_run)
+            self._root.setCurrentWidget(self.first_run)
+            self.first_run.setFocus()
+        else:
+            if self.register is None:
+                self._workspace = self._build_workspace()
+                self._root.addWidget(self._workspace)
+            else:
+                self.refresh_pages()
+            self._root.setCurrentWidget(self._workspace)
+        self.update_totals()
+
+    def create_demo(self) -> None:
+        paths, clock = self.store.paths, self.store.clock
+        first_run = self.first_run
+        self.runner.run_task(
+            lambda: install_demo(paths, clock=clock),
+            description="正在创建演示站…",
+            topic="station",
+            on_failure=lambda _exc: first_run.set_busy(False) if first_run else None,
+            parent=self,
+        )
+
+    def update_totals(self) -> None:
+        info = self.info
+        if info is None:
+            self.station_label.setText("尚未创建服务站")
+            self.totals_label.setText("")
+            return
+        area = hundredths_to_area(info.gross_area_hundredths)
+        self.station_label.setText(info.name)
+        self.totals_label.setText(f"{info.units} 套 · {area:,.2f} m²")
+
+    # --- refresh ------------------------------------------------------------------------------------
+    def _on_changed(self, topic: str) -> None:
+        if topic == "station":
+            self.load_station()
+            return
+        self.refresh_all()
+
+    def refresh_all(self) -> None:
+        with self.store.read() as session:
+            self.info = station_info(session)
+        self.update_totals()
+        self.refresh_pages()
+        self.cards.refresh_all()
+
+    def refresh_pages(self) -> None:
+        for page in (self.register, self.housemap, self.statistics):
+            if page is not None:
+                page.refresh()
+
+    def _on_busy(self, busy: bool) -> None:
+        self.busy_label.setText(self.runner.current_description() if busy else "")
+        self.busy_label.setVisible(busy)
+        self.busy_bar.setVisible(busy)
+
+    # --- navigation ---------------------------------------------------------------------------------
+    def show_page(self, index: int) -> None:
+        if self.register is not None:
+            self.nav.setCurrentRow(index)
+
+    def _nav_changed(self, row: int) -> None:
+        self.pages.setCurrentIndex(row)
+        page = self.pages.currentWidget()
+        if page is not None:
+            page.setFocus()
+
+    def current_page(self) -> QWidget | None:
+        return self.pages.currentWidget() if self.register is not None else None
+
+    def focus_lookup(self) -> None:
+        self.lookup_edit.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.lookup_edit.selectAll()
+
+    # --- reaching a unit ----------------------------------------------------------------------------
+    def notify(self, text: str, error: bool = False) -> None:
+        """A non-blocking message: the status bar, and for problems a toast and a beep."""
+        self.statusBar().showMessage(text, 10_000)
+        if error:
+            self.toast.show_message(text, error=True)
+            QApplication.beep()
+
+    def open_unit(self, unit_id: uuid.UUID) -> UnitCardDialog | None:
+        card = self.cards.open(unit_id)
+        if card is not None:
+            self.statusBar().showMessage(f"已打开房源 {card.code}", 5000)
+        return card
+
+    def open_text(self, text: str) -> UnitCardDialog | None:
+        """A typed unit code or a scanned payload → that unit's card; a clear message otherwise."""
+        try:
+            with self.store.read() as session:
+                resolved = resolve(session, text)
+        except (UserError, EnvironmentProblem) as exc:
+            self.notify(exc.message, error=True)
+            return None
+        if self.register is not None:
+            self.register.select_unit(resolved.record_id)
+        return self.open_unit(resolved.record_id)
+
+    def open_scanned(self, text: str) -> None:
+        log.info("scanner burst of %d characters", len(text))
+        self.open_text(text)
+
+    def _lookup_entered(self) -> None:
+        if self.open_text(self.lookup_edit.text()) is not None:
+            self.lookup_edit.clear()
+        else:
+            self.lookup_edit.selectAll()
+
+    def recognise_image_file(self) -> None:
+        start = str(Path.home())
+        chosen, _filter = QFileDialog.getOpenFileName(self, "识别标签图片", start, IMAGE_FILTER)
+        if chosen:
+            self.recognise(Path(chosen))
+
+    def recognise_clipboard(self) -> None:
+        source = source_from_mime(QGuiApplication.clipboard().mimeData())
+        if source is None:
+            self.notify("剪贴板里没有图片，也没有房号或标签内容。请先复制标签的照片或截图。", error=True)
+        elif isinstance(source, str):
+            self.open_text(source)
+        else:
+            self.recognise(source)
+
+    def recognise(self, source: Path | bytes) -> int:
+        """Decode the QR codes in an image in the background, then open the first unit found."""
+        self.statusBar().showMessage("正在识别二维码…")
+        return self.runner.run(
+            lambda session: scan_image(session, source),
+            description="正在识别二维码…",
+            topic=None,
+            write=False,
+            quiet=True,
+            on_success=self._recognised,
+            on_failure=self._recognise_failed,
+        )
+
+    def _recognised(self, outcome: ScanOutcome) -> None:
+        first = outcome.first
+        card = self.open_unit(first.record_id)
+        parts = []
+        if len(outcome.found) > 1:
+            parts.append(f"图片中识别到 {len(outcome.found)} 个房源标签，已打开第一个（{first.code}）")
+        else:
+            parts.append(f"已识别标签并打开房源 {first.code}")
+        if outcome.rejected:
+            parts.append(f"另有 {len(outcome.rejected)} 个二维码不是本站标签")
+        self.notify("；".join(parts) + "。", error=False)
+        if len(outcome.found) > 1 or outcome.rejected:
+            self.toast.show_message("；".join(parts) + "。")
+        if card is not None:
+            card.raise_()
+
+    def _recognise_failed(self, exc: BaseException) -> None:
+        if isinstance(exc, UserError | EnvironmentProblem):
+            self.notify(exc.message, error=True)
+        else:
+            self.statusBar().clearMessage()
+            messages.show_problem(self, exc)
+
+    # --- drag and drop ------------------------------------------------------------------------------
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if self.info is not None and accepts(event.mimeData()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        source = source_from_mime(event.mimeData())
+        if isinstance(source, Path | bytes):
+            event.acceptProposedAction()
+            self.recognise(source)
+        else:
+            event.ignore()
+
+    # --- printing -----------------------------------------------------------------------------------
+    def labels_dir(self) -> Path:
+        return self._labels_dir or default_labels_dir(self.store.paths)
+
+    def open_print_dialog(self) -> LabelPrintDialog | None:
+        if self.info is None:
+            self.notify("还没有服务站数据，无法打印标签。", error=True)
+            return None
+        today = local_date(self.store.clock.now())
+        default = self.labels_dir() / f"房源标签-{today:%Y%m%d}.pdf"
+        selected = self.register.selected_codes() if self.register is not None else []
+        dialog = LabelPrintDialog(self.runner, self.info.units, selected, default, self)
+        dialog.finished.connect(dialog.deleteLater)
+        self.print_dialog = dialog
+        dialog.open()
+        return dialog
+
+    # --- about and shutdown -------------------------------------------------------------------------
+    def show_about(self) -> None:
+        messages.inform(
+            self,
+            "悦秀苑公租房服务站桌面系统 yuexiu-desk\n\n"
+            "扫码：在任何界面用扫码枪扫描房源标签即可打开房源卡片。\n"
+            "查找：Ctrl+L 输入房号（如 1-2-1603）后按 Enter。\n"
+            f"数据目录：{self.store.paths.root}",
+            "关于",
+        )
+
+    def shutdown(self) -> None:
+        """Close cards, stop listening to the scanner, let running jobs finish. Safe to call twice."""
+        if self._shut_down:
+            return
+        self._shut_down = True
+        self.cards.close_all()
+        app = QApplication.instance()
+        if isinstance(app, QApplication):
+            self.scanner.uninstall(app)
+        self.runner.shutdown()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.shutdown()
+        super().closeEvent(event)

@@ -1,0 +1,82 @@
+"""How the desk app tells the clerk something: one warning per failed action, one apology per bug.
+
+Every dialog goes through here so tests can replace QMessageBox once and nothing blocks.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtWidgets import QLabel, QMessageBox, QWidget
+
+from yuexiu_desk.errors import EnvironmentProblem, UserError
+
+log = logging.getLogger(__name__)
+
+APOLOGY = (
+    "很抱歉，程序遇到了意外错误，这次操作没有完成，数据没有被改动。"
+    "详细信息已记录在日志中；如果反复出现，请联系技术支持。"
+)
+
+
+def warn(parent: QWidget | None, text: str, title: str = "无法完成") -> None:
+    QMessageBox.warning(parent, title, text)
+
+
+def inform(parent: QWidget | None, text: str, title: str = "提示") -> None:
+    QMessageBox.information(parent, title, text)
+
+
+def ask(parent: QWidget | None, text: str, title: str = "请确认") -> bool:
+    answer = QMessageBox.question(
+        parent,
+        title,
+        text,
+        QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No,
+        QMessageBox.StandardButton.Yes,
+    )
+    return answer == QMessageBox.StandardButton.Yes
+
+
+def apologise(parent: QWidget | None) -> None:
+    QMessageBox.critical(parent, "出错了", APOLOGY)
+
+
+def show_problem(parent: QWidget | None, exc: BaseException) -> None:
+    """A UserError or EnvironmentProblem as its own sentence; anything else is a bug: logged, apologised for."""
+    if isinstance(exc, UserError | EnvironmentProblem):
+        warn(parent, exc.message)
+    else:
+        log.error("unexpected error", exc_info=(type(exc), exc, exc.__traceback__))
+        apologise(parent)
+
+
+class Toast(QLabel):
+    """A short, non-blocking message over the bottom of a window (a scan that failed, a unit opened)."""
+
+    def __init__(self, parent: QWidget) -> None:
+        super().__init__(parent)
+        self.setObjectName("toast")
+        self.setWordWrap(True)
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.setAttribute(Qt.WidgetAttribute.WA_TransparentForMouseEvents)
+        self.hide()
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.timeout.connect(self.hide)
+
+    def show_message(self, text: str, error: bool = False, msec: int = 4000) -> None:
+        self.setProperty("error", error)
+        self.style().unpolish(self)
+        self.style().polish(self)
+        self.setText(text)
+        parent = self.parentWidget()
+        assert parent is not None
+        width = min(parent.width() - 40, 640)
+        self.setFixedWidth(max(width, 200))
+        self.adjustSize()
+        self.move((parent.width() - self.width()) // 2, parent.height() - self.height() - 48)
+        self.raise_()
+        self.show()
+        self._timer.start(msec)

@@ -1,0 +1,255 @@
+"""The unit card (房源卡片): one non-modal window per unit with its facts, status and 异动 history, and the
+actions 变更房态… and 打印本房标签. CardManager keeps at most one card per unit and refreshes them after writes.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialog,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from yuexiu_desk.domain.units import UnitCode
+from yuexiu_desk.errors import UserError
+from yuexiu_desk.gui import messages
+from yuexiu_desk.gui.dialogs import ChangeStatusDialog, print_labels
+from yuexiu_desk.gui.models import HistoryModel
+from yuexiu_desk.gui.oprunner import OpRunner
+from yuexiu_desk.gui.style import status_colour, text_colour_on
+from yuexiu_desk.services.units import UnitCard, unit_card
+from yuexiu_desk.storage.db import Store
+
+
+class UnitCardDialog(QDialog):
+    def __init__(
+        self,
+        store: Store,
+        runner: OpRunner,
+        unit_id: uuid.UUID,
+        labels_dir: Callable[[], Path],
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._store = store
+        self._runner = runner
+        self._labels_dir = labels_dir
+        self.unit_id = unit_id
+        self.card: UnitCard | None = None
+        self.status_dialog: ChangeStatusDialog | None = None
+        self.setModal(False)
+        self.setMinimumSize(640, 560)
+
+        self.code_label = QLabel()
+        self.code_label.setObjectName("cardCode")
+        self.code_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.sub_label = QLabel()
+        self.sub_label.setObjectName("cardSub")
+        self.status_chip = QLabel()
+        self.status_chip.setObjectName("statusChip")
+        head = QHBoxLayout()
+        titles = QVBoxLayout()
+        titles.addWidget(self.code_label)
+        titles.addWidget(self.sub_label)
+        head.addLayout(titles, 1)
+        head.addWidget(self.status_chip, 0, Qt.AlignmentFlag.AlignTop)
+
+        self.values: dict[str, QLabel] = {}
+        facts = QGridLayout()
+        facts.setHorizontalSpacing(16)
+        facts.setVerticalSpacing(6)
+        names = ["楼栋", "单元", "楼层", "房号", "户型", "朝向", "建筑面积", "套内面积", "无障碍", "房态"]
+        for i, name in enumerate(names):
+            caption = QLabel(f"{name}：")
+            caption.setObjectName("hint")
+            value = QLabel()
+            value.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            self.values[name] = value
+            facts.addWidget(caption, i // 2, (i % 2) * 2, Qt.AlignmentFlag.AlignRight)
+            facts.addWidget(value, i // 2, (i % 2) * 2 + 1)
+        fittings_caption = QLabel("配套设施：")
+        fittings_caption.setObjectName("hint")
+        self.values["配套设施"] = QLabel()
+        self.values["配套设施"].setWordWrap(True)
+        row = len(names) // 2
+        facts.addWidget(fittings_caption, row, 0, Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignTop)
+        facts.addWidget(self.values["配套设施"], row, 1, 1, 3)
+        facts.setColumnStretch(1, 1)
+        facts.setColumnStretch(3, 1)
+
+        self.history_title = QLabel("异动记录")
+        font = self.history_title.font()
+        font.setBold(True)
+        self.history_title.setFont(font)
+        self.history_model = HistoryModel(self)
+        self.history_view = QTableView()
+        self.history_view.setModel(self.history_model)
+        self.history_view.verticalHeader().setVisible(False)
+        self.history_view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.history_view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.history_view.setAlternatingRowColors(True)
+        self.history_view.setWordWrap(False)
+        header = self.history_view.horizontalHeader()
+        for column, width in enumerate((130, 80, 140, 180)):
+            self.history_view.setColumnWidth(column, width)
+        header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(4, QHeaderView.ResizeMode.ResizeToContents)
+
+        self.change_button = QPushButton("变更房态(&S)…")
+        self.change_button.setObjectName("primary")
+        self.print_button = QPushButton("打印本房标签(&P)")
+        self.close_button = QPushButton("关闭")
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.change_button)
+        buttons.addWidget(self.print_button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.close_button)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(head)
+        layout.addLayout(facts)
+        layout.addSpacing(6)
+        layout.addWidget(self.history_title)
+        layout.addWidget(self.history_view, 1)
+        layout.addStretch(0)
+        layout.addLayout(buttons)
+
+        self.change_button.clicked.connect(self.change_status)
+        self.print_button.clicked.connect(self.print_label)
+        self.close_button.clicked.connect(self.reject)
+        self.change_button.setDefault(True)
+        self.change_button.setFocus()
+        self.refresh()
+
+    @property
+    def code(self) -> str:
+        return self.card.row.code if self.card else ""
+
+    def refresh(self) -> None:
+        try:
+            with self._store.read() as session:
+                card = unit_card(session, self.unit_id)
+        except UserError as exc:
+            messages.warn(self, exc.message)
+            self.reject()
+            return
+        self.card = card
+        row = card.row
+        code = UnitCode(row.building, row.entrance, row.floor, row.room)
+        self.setWindowTitle(f"房源卡片 · {row.code}")
+        self.code_label.setText(row.code)
+        self.sub_label.setText(code.chinese + ("　· 无障碍房" if row.accessible else ""))
+        colour = status_colour(row.status)
+        self.status_chip.setText(row.status.label)
+        self.status_chip.setStyleSheet(
+            f"background: {colour.name()}; color: {text_colour_on(colour).name()};"
+            " border-radius: 4px; padding: 4px 12px; font-weight: bold;"
+        )
+        shown = {
+            "楼栋": f"{row.building}栋",
+            "单元": f"{row.entrance}单元",
+            "楼层": f"{row.floor}层",
+            "房号": f"{row.floor}{row.room:02d}室",
+            "户型": row.unit_type,
+            "朝向": row.orientation or "—",
+            "建筑面积": f"{row.gross_area:.2f} m²",
+            "套内面积": f"{row.inner_area:.2f} m²",
+            "无障碍": "是（无障碍房）" if row.accessible else "否",
+            "房态": row.status.label,
+            "配套设施": card.fittings or "—",
+        }
+        for name, text in shown.items():
+            self.values[name].setText(text)
+        self.history_model.set_events(card.history)
+        if card.history:
+            self.history_title.setText(f"异动记录（{len(card.history)} 条，最近的在前）")
+        else:
+            self.history_title.setText("异动记录（暂无：这套房源还没有变更过房态）")
+        self.history_view.setVisible(bool(card.history))
+
+    def change_status(self) -> ChangeStatusDialog | None:
+        if self.card is None:
+            return None
+        if self.status_dialog is not None and self.status_dialog.isVisible():
+            self.status_dialog.raise_()
+            return self.status_dialog
+        dialog = ChangeStatusDialog(self.card.row, self._runner, self)
+        dialog.finished.connect(dialog.deleteLater)
+        dialog.finished.connect(self._status_dialog_closed)
+        self.status_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def _status_dialog_closed(self) -> None:
+        self.status_dialog = None
+
+    def print_label(self) -> int | None:
+        if self.card is None:
+            return None
+        out = self._labels_dir() / f"房源标签-{self.card.row.code}.pdf"
+        return print_labels(self._runner, out, [self.card.row.code], parent=self)
+
+
+class CardManager(QObject):
+    """At most one card per unit; opening an open card brings it to the front."""
+
+    def __init__(
+        self,
+        store: Store,
+        runner: OpRunner,
+        labels_dir: Callable[[], Path],
+        window: QWidget,
+    ) -> None:
+        super().__init__(window)
+        self._store = store
+        self._runner = runner
+        self._labels_dir = labels_dir
+        self._window = window
+        self._cards: dict[uuid.UUID, UnitCardDialog] = {}
+
+    def open(self, unit_id: uuid.UUID) -> UnitCardDialog | None:
+        card = self._cards.get(unit_id)
+        if card is None:
+            card = UnitCardDialog(self._store, self._runner, unit_id, self._labels_dir, self._window)
+            if card.card is None:  # the unit is gone; the card already said so
+                card.deleteLater()
+                return None
+            card.finished.connect(lambda _result, uid=unit_id: self._closed(uid))
+            self._cards[unit_id] = card
+        else:
+            card.refresh()
+        card.show()
+        card.raise_()
+        card.activateWindow()
+        return card
+
+    def card(self, unit_id: uuid.UUID) -> UnitCardDialog | None:
+        return self._cards.get(unit_id)
+
+    def cards(self) -> list[UnitCardDialog]:
+        return list(self._cards.values())
+
+    def refresh_all(self) -> None:
+        for card in list(self._cards.values()):
+            card.refresh()
+
+    def close_all(self) -> None:
+        for card in list(self._cards.values()):
+            card.close()
+
+    def _closed(self, unit_id: uuid.UUID) -> None:
+        card = self._cards.pop(unit_id, None)
+        if card is not None:
+            card.deleteLater()

@@ -1,0 +1,113 @@
+"""Starting the app: the window with the station totals, the first-run page, a store that cannot open."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtWidgets import QApplication
+
+from yuexiu_desk.gui.app import _ApologyHook, run
+from yuexiu_desk.gui.mainwindow import WINDOW_TITLE
+from yuexiu_desk.paths import StationPaths
+from yuexiu_desk.storage.db import Store
+
+
+def test_window_shows_station_totals(window):
+    assert window.windowTitle() == WINDOW_TITLE
+    assert window.isVisible()
+    assert "194" in window.totals_label.text()
+    assert "10,225.84" in window.totals_label.text()
+    assert window.totals_label.text() == "194 套 · 10,225.84 m²"
+    assert "悦秀苑" in window.station_label.text()
+    assert [window.nav.item(i).text() for i in range(window.nav.count())] == [
+        "房源台账",
+        "房态图",
+        "异动统计",
+    ]
+
+
+def test_chinese_font_is_registered(window):
+    family = QApplication.font().family()
+    assert "WenQuanYi" in family or "文泉" in family
+
+
+def test_pages_switch_with_shortcuts(window, qtbot):
+    window.act_pages[1].trigger()
+    assert window.current_page() is window.housemap
+    window.act_pages[2].trigger()
+    assert window.current_page() is window.statistics
+    window.act_pages[0].trigger()
+    assert window.current_page() is window.register
+    assert window.act_print.shortcut().toString() == "Ctrl+P"
+    assert window.act_paste.shortcut().toString() == "Ctrl+Shift+V"
+    assert window.act_lookup.shortcut().toString() == "Ctrl+L"
+
+
+def test_ctrl_l_focuses_lookup_box(window, qtbot):
+    window.act_lookup.trigger()
+    qtbot.waitUntil(window.lookup_edit.hasFocus)
+
+
+def test_first_run_page_creates_the_demo(qtbot, empty_paths, clock, open_window, wait_job):
+    store = Store.open(empty_paths, clock)
+    try:
+        window = open_window(store)
+        assert window.first_run is not None and window.first_run.isVisible()
+        assert window.register is None
+        assert window.station_label.text() == "尚未创建服务站"
+        assert not window.act_print.isEnabled()
+        with wait_job(window.runner):
+            window.first_run.create_button.click()
+        assert window.register is not None and window.register.isVisible()
+        assert window.register.count_label.text() == "共 194 套"
+        assert window.totals_label.text() == "194 套 · 10,225.84 m²"
+        assert window.act_print.isEnabled()
+        window.close()
+    finally:
+        store.close()
+
+
+def test_run_shows_store_problem_and_exits_1(tmp_path: Path, messages):
+    folder = tmp_path / "station"
+    folder.mkdir()
+    (folder / "station.sqlite3").write_bytes(b"this is not a database at all" * 10)
+    assert run(StationPaths(folder)) == 1
+    (critical,) = messages.texts("critical")
+    assert "不是本系统的数据库" in critical
+    messages.allow_critical = True
+
+
+def test_uncaught_exception_is_logged_and_apologised_once(messages, caplog):
+    hook = _ApologyHook()
+    try:
+        raise RuntimeError("boom")
+    except RuntimeError as exc:
+        hook(type(exc), exc, exc.__traceback__)
+    assert len(messages.texts("critical")) == 1
+    assert "很抱歉" in messages.texts("critical")[0]
+    assert any("uncaught exception" in r.message for r in caplog.records)
+    messages.allow_critical = True
+
+
+def test_run_opens_the_window_and_cleans_up(demo_paths, monkeypatch):
+    import sys
+
+    seen = {}
+
+    def fake_exec(*args):
+        windows = [
+            w for w in QApplication.topLevelWidgets() if w.isVisible() and w.windowTitle() == WINDOW_TITLE
+        ]
+        seen["windows"] = windows
+        seen["totals"] = windows[0].totals_label.text() if windows else ""
+        seen["hook"] = sys.excepthook
+        return 0
+
+    hook_before = sys.excepthook
+    monkeypatch.setattr(QApplication, "exec", fake_exec)
+    assert run(demo_paths) == 0
+    assert len(seen["windows"]) == 1
+    assert seen["totals"] == "194 套 · 10,225.84 m²"
+    assert isinstance(seen["hook"], _ApologyHook)
+    assert sys.excepthook is hook_before
+    seen["windows"][0].close()
