@@ -11,6 +11,7 @@ import csv
 import io
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from datetime import date
@@ -83,6 +84,19 @@ def build_parser() -> argparse.ArgumentParser:
     labels.add_argument("--columns", type=int, default=3, help="每行标签数（默认 3）")
     labels.add_argument("--rows", type=int, default=8, help="每页行数（默认 8）")
 
+    households = sub.add_parser("households", help="住户档案")
+    households_sub = households.add_subparsers(dest="households_command", parser_class=_Parser, required=True)
+    hl = households_sub.add_parser("list", help="列出住户（身份证号、电话已打码）")
+    hl.add_argument("--format", choices=["table", "csv", "json"], default="table")
+
+    leases = sub.add_parser("leases", help="租赁合同")
+    leases_sub = leases.add_subparsers(dest="leases_command", parser_class=_Parser, required=True)
+    ll = leases_sub.add_parser("list", help="列出合同")
+    ll.add_argument("--active", action="store_true", help="只列生效合同")
+    ll.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    ld = leases_sub.add_parser("due", help="待办：备案（签约 30 天内）和续租申请（到期前 3 个月）")
+    ld.add_argument("--format", choices=["table", "json"], default="table")
+
     lookup = sub.add_parser("lookup", help="按扫码内容或房号查房源")
     lookup.add_argument("text")
     lookup.add_argument("--format", choices=["table", "json"], default="table")
@@ -114,6 +128,10 @@ def main(argv: Sequence[str] | None = None, open_desk: Callable[[str | None], in
     except KeyboardInterrupt:
         print("已取消。", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader (e.g. `| head`) stopped early: not an error of ours; keep Python from complaining at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except Exception:
         log.exception("command %s failed", args.command)
         print(
@@ -133,6 +151,8 @@ def _dispatch(args: argparse.Namespace, paths: StationPaths) -> int:
         handler = {
             "units": _cmd_units,
             "changes": _cmd_changes,
+            "households": _cmd_households,
+            "leases": _cmd_leases,
             "labels": _cmd_labels,
             "lookup": _cmd_lookup,
             "scan": _cmd_scan,
@@ -190,16 +210,12 @@ def _cmd_units(store: Any, args: argparse.Namespace) -> int:
     if args.format == "json":
         print(json.dumps([r.as_json() for r in rows], ensure_ascii=False, indent=1))
     elif args.format == "csv":
-        buffer = io.StringIO()
-        fields = list(rows[0].as_json()) if rows else ["code"]
-        writer = csv.DictWriter(buffer, fieldnames=fields, lineterminator="\n")
-        writer.writeheader()
-        for r in rows:
-            data = r.as_json()
-            data["gross_area"] = f"{r.gross_area:.2f}"
-            data["inner_area"] = f"{r.inner_area:.2f}"
-            writer.writerow(data)
-        sys.stdout.write(buffer.getvalue())
+        _write_csv(
+            [
+                {**r.as_json(), "gross_area": f"{r.gross_area:.2f}", "inner_area": f"{r.inner_area:.2f}"}
+                for r in rows
+            ]
+        )
     else:
         _print_table(
             ["房号", "户型", "建筑面积", "套内面积", "朝向", "房态"],
@@ -217,6 +233,122 @@ def _cmd_units(store: Any, args: argparse.Namespace) -> int:
         )
         total = sum((r.gross_area for r in rows), start=Decimal(0))
         print(f"共 {len(rows)} 套，建筑面积合计 {total:,.2f} m²")
+    return 0
+
+
+def _write_csv(rows: Sequence[dict[str, Any]]) -> None:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]) if rows else ["code"], lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    sys.stdout.write(buffer.getvalue())
+
+
+def _cmd_households(store: Any, args: argparse.Namespace) -> int:
+    from yuexiu_desk.services.households import list_households
+
+    with store.read() as session:
+        rows = list_households(session)
+    if args.format == "json":
+        print(json.dumps([r.as_json() for r in rows], ensure_ascii=False, indent=1))
+    elif args.format == "csv":
+        _write_csv(
+            [
+                {
+                    "unit_code": r.unit_code or "",
+                    "leaseholder": r.leaseholder,
+                    "members": len(r.members),
+                    "leaseholder_id_number": next(
+                        (m.id_number_masked for m in r.members if m.relation == "本人"), ""
+                    ),
+                    "flags": " ".join(g.value for g in r.flags),
+                }
+                for r in rows
+            ]
+        )
+    else:
+        _print_table(
+            ["房号", "承租人", "人数", "身份证号", "电话", "特殊群体"],
+            [
+                (
+                    r.unit_code or "—",
+                    r.leaseholder,
+                    len(r.members),
+                    next((m.id_number_masked for m in r.members if m.relation == "本人"), ""),
+                    next((m.phone_masked for m in r.members if m.relation == "本人"), ""),
+                    "、".join(g.label for g in r.flags),
+                )
+                for r in rows
+            ],
+        )
+        print(f"共 {len(rows)} 户，{sum(len(r.members) for r in rows)} 人")
+    return 0
+
+
+def _cmd_leases(store: Any, args: argparse.Namespace) -> int:
+    from yuexiu_desk.clock import local_date
+    from yuexiu_desk.services.leases import leases_due, list_leases
+
+    if args.leases_command == "due":
+        with store.read() as session:
+            items = leases_due(session, local_date(store.clock.now()))
+        if args.format == "json":
+            print(
+                json.dumps(
+                    [
+                        {
+                            "kind": i.kind,
+                            "lease_no": i.lease_no,
+                            "unit_code": i.unit_code,
+                            "leaseholder": i.leaseholder,
+                            "due_date": i.due.isoformat(),
+                            "overdue": i.overdue,
+                        }
+                        for i in items
+                    ],
+                    ensure_ascii=False,
+                    indent=1,
+                )
+            )
+        else:
+            _print_table(
+                ["事项", "截止日期", "房号", "承租人", "合同编号", ""],
+                [
+                    (i.label, i.due, i.unit_code, i.leaseholder, i.lease_no, "已逾期" if i.overdue else "")
+                    for i in items
+                ],
+            )
+        return 0
+    with store.read() as session:
+        rows = list_leases(session, active_only=args.active)
+    if args.format == "json":
+        print(json.dumps([r.as_json() for r in rows], ensure_ascii=False, indent=1))
+    elif args.format == "csv":
+        _write_csv(
+            [
+                {**r.as_json(), "monthly_rent": f"{r.monthly_rent:.2f}", "deposit": f"{r.deposit:.2f}"}
+                for r in rows
+            ]
+        )
+    else:
+        _print_table(
+            ["合同编号", "房号", "承租人", "起始", "到期", "月租金", "档次", "状态", "备案"],
+            [
+                (
+                    r.lease_no,
+                    r.unit_code,
+                    r.leaseholder,
+                    r.start,
+                    r.end,
+                    f"{r.monthly_rent:,.2f}",
+                    r.rent_tier.label,
+                    r.status.label,
+                    r.filed_on or "未备案",
+                )
+                for r in rows
+            ],
+        )
+        print(f"共 {len(rows)} 份合同")
     return 0
 
 

@@ -236,3 +236,38 @@ def test_labels_with_a_grid_too_small_for_a_qr_write_nothing(
         "30",
     )
     assert code == 2 and err and not pdf.exists()
+
+
+def test_households_and_leases_lists_show_masked_ids_and_promised_keys(
+    demo_paths: StationPaths, capsys: pytest.CaptureFixture[str]
+) -> None:
+    root = str(demo_paths.root)
+    code, out, _ = run(capsys, "--data-dir", root, "households", "list", "--format", "json")
+    households = json.loads(out)
+    assert code == 0 and len(households) == 185
+    assert {"unit_code", "leaseholder", "members", "flags"} <= set(households[0])
+    ids = [m["id_number"] for h in households for m in h["members"]]
+    assert all(len(i) == 18 and i[4:14] == "*" * 10 for i in ids)
+    code, out, _ = run(capsys, "--data-dir", root, "leases", "list", "--active", "--format", "json")
+    leases = json.loads(out)
+    assert code == 0 and len(leases) == 185
+    assert {"unit_code", "leaseholder", "start", "end", "monthly_rent", "status"} <= set(leases[0])
+    assert all(round(lease["monthly_rent"], 2) == lease["monthly_rent"] for lease in leases)
+    code, out, _ = run(capsys, "--data-dir", root, "leases", "list", "--format", "csv")
+    rows = list(csv.DictReader(io.StringIO(out)))
+    assert code == 0 and all(
+        r["monthly_rent"].count(".") == 1 and len(r["monthly_rent"].split(".")[1]) == 2 for r in rows
+    )
+    code, out, _ = run(capsys, "--data-dir", root, "leases", "due", "--format", "json")
+    due = json.loads(out)
+    assert code == 0 and {d["kind"] for d in due} == {"filing", "renewal"}
+
+
+def test_units_list_output_survives_a_closed_pipe(demo_paths: StationPaths) -> None:
+    result = subprocess.run(
+        f"{sys.executable} -m yuexiu_desk --data-dir {demo_paths.root} units list --format csv | head -1",
+        shell=True,
+        capture_output=True,
+        text=True,
+    )
+    assert result.stdout.startswith("id,code") and "内部错误" not in result.stderr

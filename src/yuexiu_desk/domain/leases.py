@@ -29,6 +29,9 @@ class LeaseRules:
     prorate_method: ProrateMethod = ProrateMethod.DAYS_IN_MONTH  # R1 [U]
 
 
+DEFAULT_RULES = LeaseRules()
+
+
 def monthly_rent_fen(gross_area_hundredths: int, rate_fen_per_m2: int) -> int:
     """R1: rent = gross area × rent standard, rounded half up to the fen. 54.94 m² × 11.00 元 = 604.34 元."""
     if gross_area_hundredths <= 0 or rate_fen_per_m2 <= 0:
@@ -92,3 +95,35 @@ def prorated_rent_fen(
         return monthly_fen
     divisor = days_in_month if method is ProrateMethod.DAYS_IN_MONTH else 30
     return min(monthly_fen, round_half_up_div(monthly_fen * used, divisor))
+
+
+class RentTier(StrEnum):
+    """Rent tiers (L6): the standard rate, or the reduced rate for low-income households."""
+
+    STANDARD = "standard"
+    LOW_INCOME = "low_income"
+
+    @property
+    def label(self) -> str:
+        return {RentTier.STANDARD: "标准租金", RentTier.LOW_INCOME: "低收入减免"}[self]
+
+
+def parse_tier(text: str) -> RentTier:
+    cleaned = (text or "").strip()
+    for tier in RentTier:
+        if cleaned.lower() == tier.value or cleaned == tier.label:
+            return tier
+    choices = "、".join(f"{t.value}（{t.label}）" for t in RentTier)
+    raise UserError(f"没有“{cleaned}”这种租金档次，请从以下选择：{choices}。")
+
+
+class LeaseStatus(StrEnum):
+    ACTIVE = "active"
+    SUPERSEDED = "superseded"  # an older version of a lease that was changed or renewed
+    ENDED = "ended"
+
+    @property
+    def label(self) -> str:
+        return {LeaseStatus.ACTIVE: "生效", LeaseStatus.SUPERSEDED: "已变更", LeaseStatus.ENDED: "已终止"}[
+            self
+        ]

@@ -4,19 +4,31 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from stdnum.iso7064 import mod_11_2
 
-from yuexiu_desk.clock import Clock
+from yuexiu_desk.clock import Clock, local_date
+from yuexiu_desk.domain.leases import LeaseStatus, RentTier, add_months, lease_end, monthly_rent_fen
 from yuexiu_desk.domain.units import TRANSITIONS, UnitCode, UnitStatus
 from yuexiu_desk.errors import UserError
 from yuexiu_desk.paths import StationPaths
+from yuexiu_desk.services import people
 from yuexiu_desk.storage.backup import backup_database
 from yuexiu_desk.storage.db import Store
-from yuexiu_desk.storage.models import Building, ChangeEvent, Station, Unit
+from yuexiu_desk.storage.models import (
+    Building,
+    ChangeEvent,
+    Household,
+    HouseholdMember,
+    Lease,
+    RentStandard,
+    Station,
+    Unit,
+)
 
 
 @dataclass(frozen=True)
@@ -120,6 +132,8 @@ def create_demo_station(session: Session, seed: int = 194) -> StationInfo:
     session.add_all(units)
     session.flush()
     _demo_history(session, units, rng)
+    session.flush()
+    _demo_households(session, [u for u in units if u.status == UnitStatus.OCCUPIED.value], rng)
     info = station_info(session)
     assert info is not None
     return info
@@ -214,3 +228,125 @@ def install_demo(paths: StationPaths, force: bool = False, clock: Clock | None =
             return create_demo_station(session)
     finally:
         store.close()
+
+
+_SURNAMES = "张王李赵刘陈杨黄周吴徐孙马朱胡郭何林罗高"
+_PLACEHOLDER_NAMES = "三四五六七八九十甲乙丙丁"
+_EMPLOYERS = ["江岸区环卫所", "个体经营", "退休", "某物流公司", "某餐饮店", "无业", "社区公益岗"]
+
+
+def _demo_id_number(rng: random.Random, birth: date, sex_odd: bool) -> str:
+    sequence = rng.randrange(0, 500) * 2 + (1 if sex_odd else 0)
+    body = f"420102{birth:%Y%m%d}{sequence:03d}"
+    return body + mod_11_2.calc_check_digit(body)
+
+
+def _demo_households(session: Session, occupied: list[Unit], rng: random.Random) -> None:
+    """Fictitious households and leases for the occupied demo units (names are placeholders like 张三)."""
+    now = session.info["clock"].now()
+    today = local_date(now)
+    standards = {
+        (RentTier.STANDARD, date(2021, 1, 1)): 1050,
+        (RentTier.STANDARD, date(2024, 1, 1)): 1100,
+        (RentTier.LOW_INCOME, date(2021, 1, 1)): 250,
+    }
+    for (tier, since), rate in standards.items():
+        session.add(
+            RentStandard(
+                tier=tier.value,
+                rate_fen_per_m2=rate,
+                effective_from=since,
+                approval_doc="（演示）江岸区公租房租金标准批复",
+                created_at=now,
+            )
+        )
+    names = [s + g for g in _PLACEHOLDER_NAMES for s in _SURNAMES]
+    rng.shuffle(names)
+    lease_numbers: dict[int, int] = {}
+    for index, unit in enumerate(occupied):
+        elderly = rng.random() < 0.15
+        low_income = elderly or rng.random() < 0.12
+        tier = RentTier.LOW_INCOME if low_income else RentTier.STANDARD
+        household = Household(rent_tier=tier.value, is_demo=True, created_at=now, updated_at=now)
+        head_birth = (
+            date(rng.randint(1940, 1956), rng.randint(1, 12), rng.randint(1, 28))
+            if elderly
+            else date(rng.randint(1962, 1998), rng.randint(1, 12), rng.randint(1, 28))
+        )
+        size = 1 if elderly else rng.choice([1, 2, 2, 3, 3, 4])
+        head_name = names[index % len(names)]
+        people_in_home = [(head_name, "本人", head_birth)]
+        if size >= 2:
+            people_in_home.append(
+                (
+                    rng.choice(_SURNAMES) + rng.choice(_PLACEHOLDER_NAMES),
+                    "配偶",
+                    head_birth + timedelta(days=rng.randint(-900, 900)),
+                )
+            )
+        for _ in range(size - len(people_in_home)):
+            people_in_home.append(
+                (
+                    head_name[0] + "小" + rng.choice(_PLACEHOLDER_NAMES),
+                    "子女",
+                    head_birth + timedelta(days=365 * rng.randint(22, 32)),
+                )
+            )
+        for position, (name, relation, birth) in enumerate(people_in_home, start=1):
+            male = rng.random() < 0.5
+            member = HouseholdMember(
+                position=position,
+                name=name,
+                relation=relation,
+                is_leaseholder=relation == "本人",
+                sex="male" if male else "female",
+                birth_date=birth,
+                id_kind="resident",
+                employer="退休" if birth.year < 1966 else rng.choice(_EMPLOYERS),
+                annual_income_fen=rng.randint(8000, 48000) * 100
+                if relation != "子女" or birth.year < 2008
+                else None,
+                elderly_alone=elderly,
+                disabled=rng.random() < 0.05 and relation == "本人",
+                mobility_impaired=(elderly and unit.floor == 1) or rng.random() < 0.02,
+                joined_on=today,
+            )
+            people.store_id_number(member, _demo_id_number(rng, birth, male))
+            people.store_phone(member, f"138{position:04d}{index:04d}" if relation == "本人" else "")
+            household.members.append(member)
+        session.add(household)
+        # Staggered three-year leases: some end within months (renewal due), a few are freshly signed.
+        months_ago = rng.randint(0, 30) if index % 12 else rng.randint(30, 33)
+        start = add_months(date(today.year, today.month, 1), -months_ago)
+        signed = start - timedelta(days=rng.randint(3, 12))
+        rate = max(((since, r) for (t, since), r in standards.items() if t == tier and since <= start))[1]
+        year = signed.year
+        lease_numbers[year] = lease_numbers.get(year, 0) + 1
+        # Some of the newest leases are not filed with the bureau yet (L3), so filing reminders have work to show.
+        filed = (
+            None if months_ago <= 1 and rng.random() < 0.6 else signed + timedelta(days=rng.randint(5, 20))
+        )
+        session.add(
+            Lease(
+                lease_no=f"{DEMO_STATION_CODE}-{year}-{lease_numbers[year]:04d}",
+                version=1,
+                household=household,
+                unit_id=unit.id,
+                status=LeaseStatus.ACTIVE.value,
+                signed_on=signed,
+                start_date=start,
+                end_date=lease_end(start, 36),
+                rent_tier=tier.value,
+                rate_fen_per_m2=rate,
+                gross_area_hundredths=unit.gross_area_hundredths,
+                monthly_rent_fen=monthly_rent_fen(unit.gross_area_hundredths, rate),
+                deposit_fen=100000,
+                change_note="签订",
+                filed_on=filed if filed is None or filed <= today else None,
+                filing_ref=""
+                if filed is None or filed > today
+                else f"江岸公租备〔{year}〕{lease_numbers[year]:04d}号",
+                operator="演示数据",
+                created_at=now,
+            )
+        )

@@ -7,10 +7,11 @@ delete of them appends a row to change_journal in the same transaction (see stor
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import ClassVar
 
 from sqlalchemy import (
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -153,3 +154,116 @@ class ChangeJournal(Base):
     station_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
     operator: Mapped[str] = mapped_column(String(50))
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class RentStandard(Base):
+    """An approved rent standard (租金标准, L5) for one tier, in force from a date until the next one."""
+
+    __tablename__ = "rent_standard"
+    __journaled__ = True
+    __table_args__ = (UniqueConstraint("tier", "effective_from"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    tier: Mapped[str] = mapped_column(String(20))
+    rate_fen_per_m2: Mapped[int] = mapped_column(Integer)
+    effective_from: Mapped[date] = mapped_column(Date)
+    approval_doc: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Household(Base):
+    """A household (一户一档): the leaseholder and the people living with them."""
+
+    __tablename__ = "household"
+    __journaled__ = True
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    rent_tier: Mapped[str] = mapped_column(String(20))
+    notes: Mapped[str] = mapped_column(Text, default="")
+    is_demo: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    members: Mapped[list[HouseholdMember]] = relationship(
+        back_populates="household", order_by="HouseholdMember.position"
+    )
+
+
+class HouseholdMember(Base):
+    """One person of a household. id_number and phone are personal data: services.people is their only accessor."""
+
+    __tablename__ = "household_member"
+    __journaled__ = True
+    __table_args__ = (Index("ix_household_member_id_number", "id_number"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    household_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("household.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    name: Mapped[str] = mapped_column(String(50))
+    relation: Mapped[str] = mapped_column(String(20))
+    is_leaseholder: Mapped[bool] = mapped_column(default=False)
+    sex: Mapped[str] = mapped_column(String(10))
+    birth_date: Mapped[date] = mapped_column(Date)
+    id_kind: Mapped[str] = mapped_column(String(30))
+    id_number: Mapped[str] = mapped_column(String(18))
+    phone: Mapped[str] = mapped_column(String(20), default="")
+    employer: Mapped[str] = mapped_column(String(100), default="")
+    annual_income_fen: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    elderly_alone: Mapped[bool] = mapped_column(default=False)
+    disabled: Mapped[bool] = mapped_column(default=False)
+    mobility_impaired: Mapped[bool] = mapped_column(default=False)
+    joined_on: Mapped[date] = mapped_column(Date)
+    left_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+
+    household: Mapped[Household] = relationship(back_populates="members")
+
+
+class Lease(Base):
+    """One version of a lease (租赁合同). Changes add a version and mark the old one superseded; nothing is overwritten."""
+
+    __tablename__ = "lease"
+    __journaled__ = True
+    __table_args__ = (
+        UniqueConstraint("lease_no", "version"),
+        Index("ix_lease_unit_status", "unit_id", "status"),
+        Index("ix_lease_household_status", "household_id", "status"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    lease_no: Mapped[str] = mapped_column(String(30))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    household_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("household.id"))
+    unit_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("unit.id"))
+    status: Mapped[str] = mapped_column(String(20))
+    signed_on: Mapped[date] = mapped_column(Date)
+    start_date: Mapped[date] = mapped_column(Date)
+    end_date: Mapped[date] = mapped_column(Date)
+    rent_tier: Mapped[str] = mapped_column(String(20))
+    rate_fen_per_m2: Mapped[int] = mapped_column(Integer)
+    gross_area_hundredths: Mapped[int] = mapped_column(Integer)
+    monthly_rent_fen: Mapped[int] = mapped_column(Integer)
+    deposit_fen: Mapped[int] = mapped_column(Integer, default=0)
+    term_override_reason: Mapped[str] = mapped_column(Text, default="")
+    filed_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    filing_ref: Mapped[str] = mapped_column(String(50), default="")
+    ended_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    end_kind: Mapped[str] = mapped_column(String(30), default="")
+    end_reason: Mapped[str] = mapped_column(Text, default="")
+    change_note: Mapped[str] = mapped_column(Text, default="")
+    operator: Mapped[str] = mapped_column(String(50))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    household: Mapped[Household] = relationship()
+
+
+class RevealLog(Base):
+    """Each time someone showed a person's full ID number or phone: who, whose, which field, why, when (PIPL)."""
+
+    __tablename__ = "reveal_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    member_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("household_member.id"), index=True)
+    field: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(Text)
+    operator: Mapped[str] = mapped_column(String(50))
+    revealed_at: Mapped[datetime] = mapped_column(UTCDateTime)

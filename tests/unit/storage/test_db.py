@@ -14,7 +14,7 @@ from sqlalchemy import text
 from yuexiu_desk.errors import EnvironmentProblem
 from yuexiu_desk.paths import StationPaths
 from yuexiu_desk.storage import migrate
-from yuexiu_desk.storage.db import Store
+from yuexiu_desk.storage.db import Store, make_engine
 from yuexiu_desk.storage.models import Base
 
 
@@ -91,12 +91,13 @@ def test_upgrade_backs_up_the_old_file_first(
     demo_paths: StationPaths, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A second revision (test-only) is applied on open, after a verified copy of the old file is kept."""
+    head = migrate.head_revision()
     migrations = tmp_path / "migrations"
     shutil.copytree(migrate.MIGRATIONS_DIR, migrations)
-    (migrations / "versions" / "0002_test_only.py").write_text(
+    (migrations / "versions" / "9999_test_only.py").write_text(
         '"""test-only revision"""\n'
         "from alembic import op\nimport sqlalchemy as sa\n"
-        "revision = 'test0002'\ndown_revision = '0001'\nbranch_labels = None\ndepends_on = None\n"
+        f"revision = 'test9999'\ndown_revision = {head!r}\nbranch_labels = None\ndepends_on = None\n"
         "def upgrade():\n    op.create_table('scratch', sa.Column('id', sa.Integer, primary_key=True))\n"
         "def downgrade():\n    op.drop_table('scratch')\n",
         encoding="utf-8",
@@ -107,10 +108,33 @@ def test_upgrade_backs_up_the_old_file_first(
         Store.open(demo_paths).close()
     finally:
         migrate._script.cache_clear()
-    backups = list(demo_paths.backups.glob("before-upgrade-0001-*.sqlite3"))
+    backups = list(demo_paths.backups.glob(f"before-upgrade-{head}-*.sqlite3"))
     assert len(backups) == 1
     with sqlite3.connect(backups[0]) as old:
-        assert old.execute("SELECT version_num FROM alembic_version").fetchone() == ("0001",)
+        assert old.execute("SELECT version_num FROM alembic_version").fetchone() == (head,)
         assert old.execute("SELECT count(*) FROM unit").fetchone() == (194,)
     with sqlite3.connect(demo_paths.database) as new:
-        assert new.execute("SELECT version_num FROM alembic_version").fetchone() == ("test0002",)
+        assert new.execute("SELECT version_num FROM alembic_version").fetchone() == ("test9999",)
+
+
+def test_a_station_file_from_the_first_release_upgrades_with_its_data(tmp_path: Path) -> None:
+    """A database at revision 0001 (unit register only) gains the household tables and keeps every row."""
+    paths = StationPaths(tmp_path)
+    engine = make_engine(paths.database)
+    with engine.begin() as conn:
+        migrate.upgrade(conn, "0001")
+        conn.execute(
+            text(
+                "INSERT INTO station (id, code, name, estate_name, district, is_demo, created_at) "
+                "VALUES ('0123456789abcdef0123456789abcdef', 'OLD01', '旧站', '悦秀苑', '', 0, '2025-01-01 00:00:00')"
+            )
+        )
+    engine.dispose()
+    store = Store.open(paths)
+    try:
+        with store.engine.connect() as conn:
+            assert conn.execute(text("SELECT code FROM station")).scalar() == "OLD01"
+            assert conn.execute(text("SELECT count(*) FROM lease")).scalar() == 0
+    finally:
+        store.close()
+    assert len(list(paths.backups.glob("before-upgrade-0001-*.sqlite3"))) == 1

@@ -1,0 +1,272 @@
+"""Leases (租赁合同): rent standards in force, signing (配租/签订), listing, filing with the bureau (备案), what is due."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from yuexiu_desk.clock import local_date
+from yuexiu_desk.domain.leases import (
+    DEFAULT_RULES,
+    LeaseRules,
+    LeaseStatus,
+    RentTier,
+    check_term,
+    lease_deadlines,
+    lease_end,
+    monthly_rent_fen,
+)
+from yuexiu_desk.domain.money import fen_to_decimal, yuan_to_fen
+from yuexiu_desk.domain.units import UnitStatus
+from yuexiu_desk.errors import UserError
+from yuexiu_desk.services.units import change_status, find_unit_id_by_code
+from yuexiu_desk.storage.db import require_station
+from yuexiu_desk.storage.models import Household, HouseholdMember, Lease, RentStandard, Unit
+
+
+def add_rent_standard(
+    session: Session, tier: RentTier, rate_yuan: str, effective_from: date, approval_doc: str = ""
+) -> uuid.UUID:
+    """A new version of a tier's rent standard (L5); earlier versions stay for leases signed under them."""
+    rate = yuan_to_fen(rate_yuan, "租金标准")
+    if rate <= 0:
+        raise UserError("租金标准必须大于零（元/平方米·月）。")
+    clash = session.scalar(
+        select(RentStandard.id).where(
+            RentStandard.tier == tier.value, RentStandard.effective_from == effective_from
+        )
+    )
+    if clash is not None:
+        raise UserError(f"{tier.label}在 {effective_from} 已有一条租金标准，请换一个生效日期。")
+    standard = RentStandard(
+        tier=tier.value,
+        rate_fen_per_m2=rate,
+        effective_from=effective_from,
+        approval_doc=approval_doc.strip(),
+        created_at=session.info["clock"].now(),
+    )
+    session.add(standard)
+    session.flush()
+    return standard.id
+
+
+def rent_standard_in_force(session: Session, tier: RentTier, on: date) -> RentStandard:
+    standard: RentStandard | None = session.scalar(
+        select(RentStandard)
+        .where(RentStandard.tier == tier.value, RentStandard.effective_from <= on)
+        .order_by(RentStandard.effective_from.desc())
+        .limit(1)
+    )
+    if standard is None:
+        raise UserError(f"{on} 没有生效的{tier.label}标准，请先录入房管局批准的租金标准。")
+    return standard
+
+
+@dataclass(frozen=True)
+class SignLease:
+    household_id: uuid.UUID
+    unit_code: str
+    start: date
+    term_months: int
+    deposit: str = "0"  # 元, as typed
+    signed_on: date | None = None  # defaults to today
+    override_reason: str = ""  # needed when the term breaks L1
+
+
+def _next_lease_no(session: Session, year: int) -> str:
+    station = require_station(session)
+    prefix = f"{station.code}-{year}-"
+    last = session.scalar(select(func.max(Lease.lease_no)).where(Lease.lease_no.startswith(prefix)))
+    number = int(last.rsplit("-", 1)[1]) + 1 if last else 1
+    return f"{prefix}{number:04d}"
+
+
+def sign_lease(
+    session: Session, data: SignLease, operator: str, rules: LeaseRules = DEFAULT_RULES
+) -> uuid.UUID:
+    """Sign a lease for a vacant or reserved unit; the unit becomes occupied through an 异动 event."""
+    household = session.get(Household, data.household_id)
+    if household is None:
+        raise UserError("找不到这一户，请先登记家庭信息。")
+    unit_id = find_unit_id_by_code(session, data.unit_code)
+    unit = session.get(Unit, unit_id)
+    assert unit is not None
+    status = UnitStatus(unit.status)
+    if status not in (UnitStatus.VACANT, UnitStatus.RESERVED):
+        raise UserError(f"房源 {unit.code} 当前为“{status.label}”，只有空置或预留的房源才能签约。")
+    end = lease_end(data.start, data.term_months)
+    check_term(data.start, end, rules, data.override_reason)
+    today = local_date(session.info["clock"].now())
+    signed_on = data.signed_on or today
+    if signed_on > today:
+        raise UserError("签约日期不能晚于今天。")
+    active = session.scalars(
+        select(Lease).where(
+            Lease.status == LeaseStatus.ACTIVE.value,
+            (Lease.unit_id == unit_id) | (Lease.household_id == data.household_id),
+        )
+    ).all()
+    for other in active:
+        if other.start_date <= end and data.start <= other.end_date:
+            whose = "该房源" if other.unit_id == unit_id else "这一户"
+            raise UserError(
+                f"{whose}已有生效合同 {other.lease_no}（{other.start_date} 至 {other.end_date}），日期重叠，请先终止或调整。"
+            )
+    tier = RentTier(household.rent_tier)
+    standard = rent_standard_in_force(session, tier, data.start)
+    deposit = yuan_to_fen(data.deposit, "押金")
+    if deposit < 0:
+        raise UserError("押金不能为负数。")
+    lease = Lease(
+        lease_no=_next_lease_no(session, signed_on.year),
+        version=1,
+        household_id=household.id,
+        unit_id=unit_id,
+        status=LeaseStatus.ACTIVE.value,
+        signed_on=signed_on,
+        start_date=data.start,
+        end_date=end,
+        rent_tier=tier.value,
+        rate_fen_per_m2=standard.rate_fen_per_m2,
+        gross_area_hundredths=unit.gross_area_hundredths,
+        monthly_rent_fen=monthly_rent_fen(unit.gross_area_hundredths, standard.rate_fen_per_m2),
+        deposit_fen=deposit,
+        term_override_reason=data.override_reason.strip(),
+        change_note="签订",
+        operator=operator,
+        created_at=session.info["clock"].now(),
+    )
+    session.add(lease)
+    session.flush()
+    change_status(session, unit_id, UnitStatus.OCCUPIED, f"配租签约入住（合同 {lease.lease_no}）", operator)
+    return lease.id
+
+
+@dataclass(frozen=True)
+class LeaseRow:
+    id: uuid.UUID
+    lease_no: str
+    version: int
+    unit_code: str
+    leaseholder: str
+    start: date
+    end: date
+    monthly_rent: Decimal
+    deposit: Decimal
+    rent_tier: RentTier
+    status: LeaseStatus
+    signed_on: date
+    filed_on: date | None
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "id": str(self.id),
+            "lease_no": self.lease_no,
+            "version": self.version,
+            "unit_code": self.unit_code,
+            "leaseholder": self.leaseholder,
+            "start": self.start.isoformat(),
+            "end": self.end.isoformat(),
+            "monthly_rent": float(self.monthly_rent),
+            "deposit": float(self.deposit),
+            "rent_tier": self.rent_tier.value,
+            "status": self.status.value,
+            "signed_on": self.signed_on.isoformat(),
+            "filed_on": self.filed_on.isoformat() if self.filed_on else None,
+        }
+
+
+def list_leases(session: Session, active_only: bool = False) -> list[LeaseRow]:
+    query = (
+        select(Lease, Unit.code, HouseholdMember.name)
+        .join(Unit, Unit.id == Lease.unit_id)
+        .join(
+            HouseholdMember,
+            (HouseholdMember.household_id == Lease.household_id) & HouseholdMember.is_leaseholder,
+        )
+        .order_by(Unit.building_no, Unit.entrance, Unit.floor, Unit.room, Lease.lease_no, Lease.version)
+    )
+    if active_only:
+        query = query.where(Lease.status == LeaseStatus.ACTIVE.value)
+    return [
+        LeaseRow(
+            id=lease.id,
+            lease_no=lease.lease_no,
+            version=lease.version,
+            unit_code=code,
+            leaseholder=name,
+            start=lease.start_date,
+            end=lease.end_date,
+            monthly_rent=fen_to_decimal(lease.monthly_rent_fen),
+            deposit=fen_to_decimal(lease.deposit_fen),
+            rent_tier=RentTier(lease.rent_tier),
+            status=LeaseStatus(lease.status),
+            signed_on=lease.signed_on,
+            filed_on=lease.filed_on,
+        )
+        for lease, code, name in session.execute(query)
+    ]
+
+
+def _active_lease(session: Session, lease_no: str) -> Lease:
+    lease: Lease | None = session.scalar(
+        select(Lease).where(Lease.lease_no == lease_no.strip(), Lease.status == LeaseStatus.ACTIVE.value)
+    )
+    if lease is None:
+        raise UserError(f"没有编号为 {lease_no.strip()} 的生效合同，请核对合同编号。")
+    return lease
+
+
+def record_filing(session: Session, lease_no: str, filed_on: date, reference: str) -> None:
+    """L3: the lease was filed with the bureau on filed_on under the bureau's reference."""
+    lease = _active_lease(session, lease_no)
+    if filed_on < lease.signed_on:
+        raise UserError(f"备案日期 {filed_on} 早于签约日期 {lease.signed_on}，请核对。")
+    if filed_on > local_date(session.info["clock"].now()):
+        raise UserError("备案日期不能晚于今天。")
+    if not reference.strip():
+        raise UserError("请填写房管局的备案编号。")
+    lease.filed_on = filed_on
+    lease.filing_ref = reference.strip()
+
+
+@dataclass(frozen=True)
+class DueItem:
+    lease_no: str
+    unit_code: str
+    leaseholder: str
+    kind: str  # "filing" or "renewal"
+    due: date
+    overdue: bool
+
+    @property
+    def label(self) -> str:
+        return {"filing": "合同备案", "renewal": "续租申请"}[self.kind]
+
+
+def leases_due(session: Session, today: date, rules: LeaseRules = DEFAULT_RULES) -> list[DueItem]:
+    """Filings from day 25 after signing (L3) and renewals from the reminder date (L2), soonest first."""
+    items = []
+    for row in list_leases(session, active_only=True):
+        deadlines = lease_deadlines(row.signed_on, row.end, rules)
+        if row.filed_on is None and today >= deadlines.filing_alert:
+            items.append(
+                DueItem(
+                    row.lease_no,
+                    row.unit_code,
+                    row.leaseholder,
+                    "filing",
+                    deadlines.filing_due,
+                    today > deadlines.filing_due,
+                )
+            )
+        if today >= deadlines.renewal_reminder:
+            due = deadlines.renewal_application_due
+            items.append(DueItem(row.lease_no, row.unit_code, row.leaseholder, "renewal", due, today > due))
+    return sorted(items, key=lambda i: (i.due, i.unit_code))
