@@ -132,7 +132,14 @@ def main(argv: Sequence[str] | None = None, open_desk: Callable[[str | None], in
         # The reader (e.g. `| head`) stopped early: not an error of ours; keep Python from complaining at exit.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
-    except Exception:
+    except Exception as exc:
+        from yuexiu_desk.storage.db import environment_problem
+
+        problem = environment_problem(exc)
+        if problem is not None:
+            log.warning("command %s: %s", args.command, exc)
+            print(problem.message, file=sys.stderr)
+            return problem.exit_code
         log.exception("command %s failed", args.command)
         print(
             f"程序内部错误，操作未完成，已记录到日志 {paths.logs / LOG_NAME}。请把该日志文件交给维护人员。",
@@ -144,10 +151,17 @@ def main(argv: Sequence[str] | None = None, open_desk: Callable[[str | None], in
 def _dispatch(args: argparse.Namespace, paths: StationPaths) -> int:
     if args.command == "demo":
         return _cmd_demo(paths, args.force)
-    from yuexiu_desk.storage.db import Store
+    from yuexiu_desk.storage.db import Store, require_station
 
+    if not paths.database.exists():
+        # A mistyped --data-dir must not quietly become a new, empty station.
+        raise UserError(
+            f"{paths.root} 里没有服务站数据。请检查 --data-dir 是否写对，或先运行 yuexiu-desk demo 创建演示站。"
+        )
     store = Store.open(paths)
     try:
+        with store.read() as session:
+            require_station(session)
         handler = {
             "units": _cmd_units,
             "changes": _cmd_changes,

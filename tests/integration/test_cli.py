@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -114,8 +115,6 @@ def test_set_status_records_the_change_and_refuses_impossible_ones(
 def test_a_folder_with_a_newer_schema_exits_1_with_a_sentence(
     empty_paths: StationPaths, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    import sqlite3
-
     with sqlite3.connect(empty_paths.database) as conn:
         conn.execute("UPDATE alembic_version SET version_num = 'ffff'")
     code, _, err = run(capsys, "--data-dir", str(empty_paths.root), "units", "list")
@@ -271,3 +270,38 @@ def test_units_list_output_survives_a_closed_pipe(demo_paths: StationPaths) -> N
         text=True,
     )
     assert result.stdout.startswith("id,code") and "内部错误" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "command", [["units", "list"], ["changes"], ["lookup", "1-2-1603"], ["households", "list"]]
+)
+def test_a_folder_without_a_station_is_not_silently_created(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    folder = tmp_path / "typo"
+    code, out, err = run(capsys, "--data-dir", str(folder), *command)
+    assert code == 2 and out == "" and "demo" in err
+    assert not (folder / "station.sqlite3").exists()
+
+
+def test_demo_force_that_fails_midway_keeps_the_real_data(
+    demo_paths: StationPaths, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from yuexiu_desk.services import station
+
+    store = Store.open(demo_paths)
+    with store.unit_of_work() as session:
+        session.scalars(select(Station)).one().name = "正式服务站"
+        session.scalars(select(Station)).one().is_demo = False
+    store.close()
+
+    def disk_full(*args: object, **kwargs: object) -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(station, "create_demo_station", disk_full)
+    code, _, err = run(capsys, "--data-dir", str(demo_paths.root), "demo", "--force")
+    assert code == 1 and "磁盘已满" in err
+    store = Store.open(demo_paths)
+    with store.read() as session:
+        assert session.scalars(select(Station)).one().name == "正式服务站"
+    store.close()

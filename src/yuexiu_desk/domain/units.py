@@ -7,6 +7,7 @@ Areas are kept as integer hundredths of a square metre so that sums are exact.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from enum import StrEnum
@@ -138,6 +139,7 @@ class UnitCode:
 
     @classmethod
     def parse(cls, text: str) -> UnitCode:
+        text = unicodedata.normalize("NFKC", text)  # full-width １－２－１６０３ from a Chinese input method
         match = _CODE_RE.match(text)
         if not match:
             raise UserError(f"“{text.strip()}”不是有效的房号，格式为 栋-单元-楼层房号，例如 1-2-1603。")
@@ -148,7 +150,7 @@ class UnitCode:
 
     @classmethod
     def looks_like(cls, text: str) -> bool:
-        return _CODE_RE.match(text) is not None
+        return _CODE_RE.match(unicodedata.normalize("NFKC", text)) is not None
 
 
 CENTI = Decimal("0.01")

@@ -81,7 +81,7 @@ def _open(source: Path | str | bytes | Any) -> PILImage:
             raise EnvironmentProblem(
                 f"无法读取图片文件 {path}（{exc.strerror or exc}），请检查文件权限或把它复制到别处再试。"
             ) from exc
-        return _load(io.BytesIO(data), f"文件 {path}")
+        return _load(io.BytesIO(data), f"文件 {path} ")
     raise TypeError(f"decode_qr_texts needs a path, image bytes or a PIL image, not {type(source).__name__}")
 
 

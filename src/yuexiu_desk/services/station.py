@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import random
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -14,7 +15,7 @@ from stdnum.iso7064 import mod_11_2
 from yuexiu_desk.clock import Clock, local_date
 from yuexiu_desk.domain.leases import LeaseStatus, RentTier, add_months, lease_end, monthly_rent_fen
 from yuexiu_desk.domain.units import TRANSITIONS, UnitCode, UnitStatus
-from yuexiu_desk.errors import UserError
+from yuexiu_desk.errors import EnvironmentProblem, UserError
 from yuexiu_desk.paths import StationPaths
 from yuexiu_desk.services import people
 from yuexiu_desk.storage.backup import backup_database
@@ -204,8 +205,9 @@ def _demo_history(session: Session, units: list[Unit], rng: random.Random) -> No
 def install_demo(paths: StationPaths, force: bool = False, clock: Clock | None = None) -> StationInfo:
     """Create the demo station in a data folder.
 
-    An existing demo is replaced. Real data is never overwritten unless force is given, and even
-    then a verified backup of it is written first.
+    An existing demo is replaced. Real data is never overwritten unless force is given, and even then a
+    verified backup of it is written first. The new demo is built in a separate file and renamed over the
+    old one only when complete, so a failure at any point leaves the old database as it was.
     """
     store = Store.open(paths, clock)
     try:
@@ -217,17 +219,36 @@ def install_demo(paths: StationPaths, force: bool = False, clock: Clock | None =
                 f"数据目录 {paths.root} 里已有正式数据（{existing.units if existing else 0} 套房源），"
                 "演示数据不会覆盖它；确需覆盖请加 --force（会先自动备份）。"
             )
-        if existing is not None:
-            stamp = store.clock.now().strftime("%Y%m%dT%H%M%SZ")
-            backup_database(store.engine, paths.backups / f"before-demo-{stamp}.sqlite3")
-            store.close()
-            for suffix in ("", "-wal", "-shm"):
-                Path(f"{paths.database}{suffix}").unlink(missing_ok=True)
-            store = Store.open(paths, clock)
-        with store.unit_of_work("演示数据") as session:
-            return create_demo_station(session)
+        if existing is None:
+            with store.unit_of_work("演示数据") as session:
+                return create_demo_station(session)
+        stamp = store.clock.now().strftime("%Y%m%dT%H%M%SZ")
+        backup_database(store.engine, paths.backups / f"before-demo-{stamp}.sqlite3")
     finally:
         store.close()
+    build = StationPaths(paths.root / ".demo-build")
+    _remove_database_files(build)
+    fresh = Store.open(build, clock)
+    try:
+        with fresh.unit_of_work("演示数据") as session:
+            info = create_demo_station(session)
+    finally:
+        fresh.close()  # the last connection closing folds the WAL into the file
+    try:
+        _remove_database_files(paths, keep_main=True)
+        os.replace(build.database, paths.database)
+        build.root.rmdir()
+    except OSError as exc:
+        raise EnvironmentProblem(
+            f"无法替换 {paths.database}（{exc.strerror or exc}）。请先关闭正在使用该数据目录的桌面程序再重试。"
+        ) from exc
+    return info
+
+
+def _remove_database_files(paths: StationPaths, keep_main: bool = False) -> None:
+    suffixes = ("-wal", "-shm") if keep_main else ("", "-wal", "-shm")
+    for suffix in suffixes:
+        Path(f"{paths.database}{suffix}").unlink(missing_ok=True)
 
 
 _SURNAMES = "张王李赵刘陈杨黄周吴徐孙马朱胡郭何林罗高"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -9,7 +10,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from yuexiu_desk.clock import STATION_TZ
@@ -76,13 +77,21 @@ _ORDERING: dict[str, Sequence[Any]] = {
     "floor": (Unit.floor, Unit.building_no, Unit.entrance, Unit.room),
     "unit_type": (Unit.unit_type, Unit.building_no, Unit.entrance, Unit.floor, Unit.room),
     "gross_area": (Unit.gross_area_hundredths, Unit.building_no, Unit.entrance, Unit.floor, Unit.room),
-    "status": (Unit.status, Unit.building_no, Unit.entrance, Unit.floor, Unit.room),
+    # In the order the clerk reads the statuses (空置, 预留, 已入住, 维修中, 停用), not by their code names.
+    "status": (
+        case({status.value: index for index, status in enumerate(UnitStatus)}, value=Unit.status, else_=99),
+        Unit.building_no,
+        Unit.entrance,
+        Unit.floor,
+        Unit.room,
+    ),
 }
 
 
 def _filter_clause(flt: UnitFilter) -> ColumnElement[bool]:
     clauses: list[ColumnElement[bool]] = []
-    text = flt.text.strip()
+    # NFKC: a Chinese input method types full-width digits and dashes (１－２); they mean 1-2.
+    text = unicodedata.normalize("NFKC", flt.text).strip()
     if text:
         status_hits = [s.value for s in UnitStatus if text in s.label or text.lower() == s.value]
         pattern = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, select
+from sqlalchemy import Connection, Engine, create_engine, event, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from yuexiu_desk.clock import Clock, SystemClock
@@ -22,7 +22,7 @@ from yuexiu_desk.errors import EnvironmentProblem, UserError
 from yuexiu_desk.paths import StationPaths
 from yuexiu_desk.storage import journal  # noqa: F401  (registers the change-journal hook)
 from yuexiu_desk.storage.backup import backup_database
-from yuexiu_desk.storage.migrate import current_revision, head_revision, known_revisions, upgrade
+from yuexiu_desk.storage.migrate import SCHEMA_HEAD, current_revision, known_revisions, upgrade
 from yuexiu_desk.storage.models import Station
 
 log = logging.getLogger(__name__)
@@ -33,6 +33,10 @@ BUSY_TIMEOUT_MS = 5000
 
 
 def _set_pragmas(dbapi_connection: sqlite3.Connection, connection_record: Any) -> None:
+    # Python's sqlite3 would open transactions itself, and only before INSERT/UPDATE/DELETE, leaving DDL
+    # and the reads of a read-then-write in autocommit. Take that over: _begin below starts every
+    # transaction explicitly, so a failed migration or user action leaves nothing behind.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -41,9 +45,20 @@ def _set_pragmas(dbapi_connection: sqlite3.Connection, connection_record: Any) -
     cursor.close()
 
 
+def _begin(conn: Connection) -> None:
+    # Writers take the write lock at BEGIN, so two writers queue on busy_timeout instead of one failing
+    # at its first write with "database is locked" after it has read the state it wants to change.
+    mode = "IMMEDIATE" if conn.get_execution_options().get(WRITE_OPTION) else "DEFERRED"
+    conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+WRITE_OPTION = "yuexiu_write"
+
+
 def make_engine(database: Path) -> Engine:
     engine = create_engine(f"sqlite:///{database}")
     event.listen(engine, "connect", _set_pragmas)
+    event.listen(engine, "begin", _begin)
     return engine
 
 
@@ -88,6 +103,9 @@ class Store:
         self.engine = engine
         self.clock = clock
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        self._write_sessions = sessionmaker(
+            engine.execution_options(**{WRITE_OPTION: True}), expire_on_commit=False
+        )
         self._station_id: Any = None
 
     @classmethod
@@ -101,17 +119,18 @@ class Store:
         try:
             with engine.connect() as conn:
                 revision = current_revision(conn)
-            if revision is not None and revision not in known_revisions():
+            # Alembic itself (~0.4 s to import) is loaded only when the schema is not already current.
+            if revision != SCHEMA_HEAD and revision is not None and revision not in known_revisions():
                 raise EnvironmentProblem(
                     f"数据库的版本（{revision}）比本程序新，本程序无法打开。请升级 yuexiu-desk 到最新版本。"
                 )
-            if revision != head_revision():
+            if revision != SCHEMA_HEAD:
                 if existed and revision is not None:
                     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
                     target = paths.backups / f"before-upgrade-{revision}-{stamp}.sqlite3"
                     backup_database(engine, target)
                     log.info("backed up %s to %s before upgrading", database, target)
-                with engine.begin() as conn:
+                with engine.execution_options(**{WRITE_OPTION: True}).begin() as conn:
                     upgrade(conn)
         except Exception:
             engine.dispose()
@@ -131,7 +150,7 @@ class Store:
     @contextmanager
     def unit_of_work(self, operator: str = DEFAULT_OPERATOR) -> Iterator[Session]:
         """One user action: commits when the block ends, rolls back everything on any error."""
-        with self._sessions() as session:
+        with self._write_sessions() as session:
             session.info["operator"] = operator
             session.info["clock"] = self.clock
             with session.begin():
@@ -158,3 +177,25 @@ def require_station(session: Session) -> Station:
             "这个数据目录里还没有服务站数据。请先运行 yuexiu-desk demo 创建演示站，或指定正确的 --data-dir。"
         )
     return station
+
+
+_ENVIRONMENT_SIGNS = {
+    "database or disk is full": "磁盘已满，操作未完成，数据未改动。请清理磁盘空间后重试。",
+    "database is locked": "数据库正被另一个程序占用，操作未完成。请稍后重试，或关闭另一个打开该数据目录的程序。",
+    "readonly database": "数据库文件是只读的，无法保存。请检查数据目录的权限。",
+    "unable to open database": "无法打开数据库文件。请检查数据目录是否存在、是否有权限。",
+    "disk i/o error": "读写磁盘出错，操作未完成。请检查磁盘或 U 盘是否已拔出。",
+}
+
+
+def environment_problem(exc: BaseException) -> EnvironmentProblem | None:
+    """The EnvironmentProblem that a database error stands for (disk full, locked, read-only), if it is one."""
+    import sqlalchemy.exc
+
+    if not isinstance(exc, sqlite3.OperationalError | sqlalchemy.exc.OperationalError):
+        return None
+    text = str(exc).lower()
+    for sign, message in _ENVIRONMENT_SIGNS.items():
+        if sign in text:
+            return EnvironmentProblem(message)
+    return None

@@ -125,3 +125,22 @@ def test_house_map_is_a_floor_by_room_grid_per_building(demo_store: Store) -> No
     assert len(one.cells) == 96 and len(two.cells) == 98
     assert one.cells[(16, 2, 3)].code == "1-2-1603"
     assert sum(one.counts().values()) + sum(two.counts().values()) == 194
+
+
+def test_full_width_input_from_a_chinese_input_method_filters_the_same(demo_store: Store) -> None:
+    with demo_store.read() as session:
+        half = svc.list_units(session, svc.UnitFilter(text="1-2-16"))
+        full = svc.list_units(session, svc.UnitFilter(text="１－２－１６"))
+        assert svc.find_unit_id_by_code(session, "１－２－１６０３") == svc.find_unit_id_by_code(
+            session, "1-2-1603"
+        )
+    assert full == half and len(half) == 3
+
+
+def test_sorting_by_status_follows_the_order_clerks_read_them(demo_store: Store) -> None:
+    with demo_store.read() as session:
+        ids = svc.search_unit_ids(session, svc.UnitFilter(), sort="status")
+        rows = svc.fetch_rows(session, ids)
+    order = [rows[i].status for i in ids]
+    assert order == sorted(order, key=list(UnitStatus).index)
+    assert order[0] is UnitStatus.VACANT and order[-1] is UnitStatus.UNDER_REPAIR

@@ -13,7 +13,7 @@ from sqlalchemy import text
 
 from yuexiu_desk.errors import EnvironmentProblem
 from yuexiu_desk.paths import StationPaths
-from yuexiu_desk.storage import migrate
+from yuexiu_desk.storage import db, migrate
 from yuexiu_desk.storage.db import Store, make_engine
 from yuexiu_desk.storage.models import Base
 
@@ -41,6 +41,43 @@ def test_migrations_produce_exactly_the_models(tmp_path: Path) -> None:
         assert diffs == []
     finally:
         store.close()
+
+
+def test_the_build_knows_the_head_of_its_migration_chain() -> None:
+    assert migrate.head_revision() == migrate.SCHEMA_HEAD
+
+
+def test_a_migration_that_fails_halfway_leaves_the_database_as_it_was(
+    demo_paths: StationPaths, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DDL runs inside the migration's transaction: a failure after the first step leaves no trace."""
+    head = migrate.head_revision()
+    migrations = tmp_path / "migrations"
+    shutil.copytree(migrate.MIGRATIONS_DIR, migrations)
+    (migrations / "versions" / "9999_broken.py").write_text(
+        '"""test-only revision that fails after creating a table"""\n'
+        "from alembic import op\nimport sqlalchemy as sa\n"
+        f"revision = 'test9999'\ndown_revision = {head!r}\nbranch_labels = None\ndepends_on = None\n"
+        "def upgrade():\n"
+        "    op.create_table('half_done', sa.Column('id', sa.Integer, primary_key=True))\n"
+        "    op.execute('UPDATE unit SET status = \\'withheld\\'')\n"
+        "    raise RuntimeError('simulated failure in the middle of a migration')\n"
+        "def downgrade():\n    pass\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setattr(migrate, "MIGRATIONS_DIR", migrations)
+    monkeypatch.setattr(db, "SCHEMA_HEAD", "test9999")
+    migrate._script.cache_clear()
+    try:
+        with pytest.raises(RuntimeError, match="simulated"):
+            Store.open(demo_paths)
+    finally:
+        migrate._script.cache_clear()
+    with sqlite3.connect(demo_paths.database) as conn:
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        assert "half_done" not in tables
+        assert conn.execute("SELECT version_num FROM alembic_version").fetchone() == (head,)
+        assert conn.execute("SELECT count(*) FROM unit WHERE status = 'withheld'").fetchone() == (0,)
 
 
 def test_a_new_folder_is_created_and_migrated_to_head(tmp_path: Path) -> None:
@@ -103,6 +140,7 @@ def test_upgrade_backs_up_the_old_file_first(
         encoding="utf-8",
     )
     monkeypatch.setattr(migrate, "MIGRATIONS_DIR", migrations)
+    monkeypatch.setattr(db, "SCHEMA_HEAD", "test9999")
     migrate._script.cache_clear()
     try:
         Store.open(demo_paths).close()
