@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import re
+import unicodedata
 import uuid
 from dataclasses import dataclass
 from enum import StrEnum
@@ -61,16 +62,16 @@ def looks_like_payload(text: str) -> bool:
 
 def parse(text: str, station_code: str | None = None) -> Payload:
     """The payload in text, or a UserError that says in one sentence what is wrong with it."""
-    cleaned = text.strip().upper()
+    cleaned = unicodedata.normalize("NFKC", text).strip().upper()
     if not cleaned.startswith(MAGIC):
         raise UserError("这不是本系统打印的标签二维码，请扫描房门上的悦秀苑房源标签。")
+    # The version comes first: a later version may have a different shape altogether.
+    version = cleaned[len(MAGIC) : len(MAGIC) + 1]
+    if version != VERSION and version.isalnum():
+        raise UserError(f"这是第 {version} 版标签，本程序只认识第 {VERSION} 版，请升级程序或重新打印标签。")
     match = _SHAPE.match(cleaned)
     if match is None:
         raise UserError("标签内容不完整或已损坏，请重新扫描；仍不行请重新打印该标签。")
-    if match["version"] != VERSION:
-        raise UserError(
-            f"这是第 {match['version']} 版标签，本程序只认识第 {VERSION} 版，请升级程序或重新打印标签。"
-        )
     body, _, _check = cleaned.rpartition("-")
     if not mod_37_36.is_valid(_digits(body) + match["check"]):
         raise UserError("标签校验失败（扫描不完整或内容被改动），请重新扫描；仍不行请重新打印该标签。")

@@ -146,3 +146,8 @@ def test_a_valid_label_of_an_unknown_record_kind_asks_for_an_upgrade() -> None:
 
     with pytest.raises(UserError, match="升级"):
         parse(unknown_kind)
+
+
+def test_a_newer_label_version_is_named_even_when_its_layout_differs() -> None:
+    with pytest.raises(UserError, match="第 2 版"):
+        parse("YX2U-AAAA")
