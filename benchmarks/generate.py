@@ -16,7 +16,6 @@ import sqlite3
 import sys
 import time
 import uuid
-from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -28,8 +27,16 @@ from sqlalchemy.orm import Session
 from yuexiu_desk.clock import FixedClock
 from yuexiu_desk.domain.units import TRANSITIONS, UnitCode, UnitStatus
 from yuexiu_desk.paths import StationPaths
-from yuexiu_desk.services.station import install_demo
+from yuexiu_desk.services.station import (
+    CHANGE_REASONS,
+    ORIENTATIONS,
+    install_demo,
+    remove_database_files,
+    status_route,
+)
+from yuexiu_desk.services.station import UNIT_TYPES as DEMO_UNIT_TYPES
 from yuexiu_desk.storage.db import Store
+from yuexiu_desk.storage.migrate import head_revision
 from yuexiu_desk.storage.models import Building, ChangeEvent, ChangeJournal, Station, Unit
 
 DEMO_UNITS = 194
@@ -41,9 +48,8 @@ OPERATOR = "基准数据"
 # 50k units therefore means big buildings (≈ 520 units each: 24–34 floors × 3–5 entrances × 4–5 rooms).
 MAX_BUILDINGS = 99
 
-UNIT_TYPES = [("一室一厅", 4200), ("两室一厅", 5494), ("两室两厅", 5805)]
+UNIT_TYPES = list(DEMO_UNIT_TYPES.values())
 TYPE_WEIGHTS = [3, 5, 2]
-ORIENTATIONS = ["南", "南北", "南", "东", "南北", "西", "南"]
 FITTINGS = [
     "燃气灶、热水器、橱柜、防盗门、窗帘杆",
     "燃气灶、热水器、橱柜、防盗门",
@@ -59,13 +65,6 @@ STATUS_MIX = [
 ]
 # Share of occupied units that also have some past 异动 (moved out and in again, repaired, …).
 OCCUPIED_WITH_HISTORY = 0.08
-REASONS = {
-    UnitStatus.VACANT: ["租户退租腾空", "合同到期退出", "维修完成待配租"],
-    UnitStatus.RESERVED: ["配租名单公示，预留待签约", "房管局配租通知预留"],
-    UnitStatus.OCCUPIED: ["配租签约入住", "调换入住"],
-    UnitStatus.UNDER_REPAIR: ["卫生间漏水维修", "外墙渗水维修", "退租后翻新"],
-    UnitStatus.WITHHELD: ["房管局通知暂停配租", "结构安全鉴定期间停用"],
-}
 
 
 @dataclass(frozen=True)
@@ -76,38 +75,30 @@ class Generated:
 
 
 def count_units(database: Path) -> int | None:
-    """Units in an existing fixture database, or None when there is none (or it is unreadable)."""
+    """Units in an existing fixture database, or None when there is none, it is unreadable, or its
+    schema is older than the app's migrations (a fixture is rebuilt rather than upgraded)."""
     if not database.exists():
         return None
     try:
         with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as conn:
             (n,) = conn.execute("SELECT count(*) FROM unit").fetchone()
             (stations,) = conn.execute("SELECT count(*) FROM station").fetchone()
-    except sqlite3.Error:
+            (revision,) = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+    except (sqlite3.Error, TypeError):
         return None
-    return int(n) if stations == 1 else None
+    if revision != head_revision() or stations != 1:
+        return None
+    return int(n)
 
 
 def _remove_database(paths: StationPaths) -> None:
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{paths.database}{suffix}").unlink(missing_ok=True)
+    remove_database_files(paths)
+    for backup in paths.backups.glob("*.sqlite3*"):  # left by install_demo or an upgrade of an old fixture
+        backup.unlink()
 
 
 def _uuid(rng: random.Random) -> uuid.UUID:
     return uuid.UUID(int=rng.getrandbits(128), version=4)
-
-
-def _route(start: UnitStatus, goal: UnitStatus) -> list[UnitStatus]:
-    """Shortest chain of possible status changes from start to goal (start excluded)."""
-    paths: dict[UnitStatus, list[UnitStatus]] = {start: []}
-    queue = deque([start])
-    while queue and goal not in paths:
-        here = queue.popleft()
-        for f, t in TRANSITIONS:
-            if f == here and t not in paths:
-                paths[t] = [*paths[here], t]
-                queue.append(t)
-    return paths[goal]
 
 
 def _history(rng: random.Random, final: UnitStatus) -> list[UnitStatus]:
@@ -118,7 +109,7 @@ def _history(rng: random.Random, final: UnitStatus) -> list[UnitStatus]:
         status = rng.choice([t for (f, t) in TRANSITIONS if f == status and t != UnitStatus.WITHHELD])
         path.append(status)
     if status != final:
-        path.extend(_route(status, final))
+        path.extend(status_route(status, final))
     return path
 
 
@@ -215,7 +206,7 @@ def _rows(units: int, seed: int) -> dict[str, list[dict[str, Any]]]:
                     "kind": TRANSITIONS[(current, step)].value,
                     "from_status": current.value,
                     "to_status": step.value,
-                    "reason": rng.choice(REASONS[step]),
+                    "reason": rng.choice(CHANGE_REASONS[step]),
                     "operator": OPERATOR,
                     "occurred_at": when,
                 }
@@ -245,7 +236,13 @@ def _rows(units: int, seed: int) -> dict[str, list[dict[str, Any]]]:
         }
         for e in sorted(events, key=lambda e: e["occurred_at"])
     ]
-    return {"station": [station], "building": buildings, "unit": unit_rows, "event": events, "journal": journal}
+    return {
+        "station": [station],
+        "building": buildings,
+        "unit": unit_rows,
+        "event": events,
+        "journal": journal,
+    }
 
 
 def generate(units: int, out: Path, force: bool = False, seed: int = 50_000) -> Generated:
@@ -280,7 +277,9 @@ def generate(units: int, out: Path, force: bool = False, seed: int = 50_000) -> 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--units", type=int, default=50_000, help="number of units (194 = the demo estate)")
     parser.add_argument("--out", type=Path, required=True, help="station data folder to create")
     parser.add_argument("--force", action="store_true", help="regenerate even if the folder is up to date")

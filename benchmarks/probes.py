@@ -36,6 +36,17 @@ def emit(**values: Any) -> None:
 
 
 def _max_rss_mb() -> float:
+    """Peak resident memory of this process.
+
+    VmHWM is per address space, so it starts afresh at exec; getrusage's ru_maxrss would also count the
+    parent's memory at fork time (Linux keeps it across execve), which inflates a probe started from a
+    big parent.
+    """
+    status = Path("/proc/self/status")
+    if status.exists():
+        for text in status.read_text().splitlines():
+            if text.startswith("VmHWM:"):
+                return int(text.split()[1]) / 1024
     import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
@@ -88,8 +99,20 @@ def probe_app_window(args: argparse.Namespace) -> None:
 
 
 def create_window(gui_app: Any, store: Any) -> Any:
-    """ADAPT HERE if the GUI's bootstrap changes: how the app builds its main window over a store."""
+    """ADAPT HERE if the GUI's bootstrap changes: what gui.app.run does before showing the window
+    (application names, the shipped CJK font, the style), then the main window over the store."""
+    setup = getattr(gui_app, "setup_application", None)
+    if setup is not None:
+        setup(_qapp())
     return gui_app.create_main_window(store)
+
+
+def close_cards(window: Any) -> None:
+    """ADAPT HERE: close what a scan opened (the clerk closes the card before the next scan)."""
+    for widget in _qapp().topLevelWidgets():
+        if widget is not window and widget.isVisible():
+            widget.close()
+    _qapp().processEvents()
 
 
 # ---------------------------------------------------------------- b. scan → card in the GUI
@@ -156,6 +179,7 @@ def probe_gui_scan(args: argparse.Namespace) -> None:
         text = unit_payload(station_code, unit_id)
         started = now_ns()
         entry(text)
+        app.processEvents()  # the card is seen once it is painted, not when show() is called
         deadline = started + 2_000_000_000
         while not card_shown(window, code):
             app.processEvents()
@@ -163,23 +187,123 @@ def probe_gui_scan(args: argparse.Namespace) -> None:
                 emit(unavailable=f"no card for {code} became visible within 2 s (adapt probes.card_shown)")
                 return
         times.append((now_ns() - started) / 1e9)
-        app.processEvents()
+        close_cards(window)
     emit(times=times)
     window.close()
     store.close()
+
+
+def probe_bare_dialog(args: argparse.Namespace) -> None:
+    """Floor of the GUI card: a bare sqlite3 row by primary key shown in a plain QDialog of 15 labels
+    and a small table, shown and painted over a main window, then closed."""
+    import sqlite3
+
+    from PySide6.QtWidgets import QDialog, QGridLayout, QLabel, QMainWindow, QTableWidget
+
+    app = _qapp()
+    window = QMainWindow()
+    window.resize(1280, 820)
+    window.show()
+    app.processEvents()
+    conn = sqlite3.connect(Path(args.data_dir) / "station.sqlite3")
+    ids = [r[0] for r in conn.execute("SELECT id FROM unit ORDER BY random() LIMIT ?", (args.reps,))]
+    times = []
+    for unit_id in ids:
+        started = now_ns()
+        row = conn.execute("SELECT * FROM unit WHERE id = ?", (unit_id,)).fetchone()
+        dialog = QDialog(window)
+        dialog.setMinimumSize(640, 560)
+        grid = QGridLayout(dialog)
+        for i, value in enumerate(row[2:]):
+            grid.addWidget(QLabel(str(value)), i, 0)
+        grid.addWidget(QTableWidget(3, 5), len(row), 0)
+        dialog.show()
+        app.processEvents()
+        times.append((now_ns() - started) / 1e9)
+        dialog.close()
+        dialog.deleteLater()
+        app.processEvents()
+    emit(times=times)
 
 
 # ---------------------------------------------------------------- c. peak RSS while filtering
 
 
 def register_model(gui_app: Any, store: Any, window: Any) -> Any:
-    """ADAPT HERE: the register's table model, if the GUI exposes one."""
+    """ADAPT HERE: the register's table model (the one with set_filter), or None."""
     from PySide6.QtCore import QAbstractItemModel
     from PySide6.QtWidgets import QAbstractItemView
 
-    views = window.findChildren(QAbstractItemView)
-    models = [v.model() for v in views if isinstance(v.model(), QAbstractItemModel)]
-    return max(models, key=lambda m: m.rowCount(), default=None)
+    found = []
+    for view in window.findChildren(QAbstractItemView):
+        model = view.model()
+        while model is not None and not hasattr(model, "set_filter") and hasattr(model, "sourceModel"):
+            model = model.sourceModel()
+        if isinstance(model, QAbstractItemModel) and hasattr(model, "set_filter"):
+            found.append((model, view))
+    return max(found, key=lambda mv: mv[0].rowCount(), default=(None, None))[0]
+
+
+def register_view(window: Any, model: Any) -> Any:
+    from PySide6.QtWidgets import QAbstractItemView
+
+    for view in window.findChildren(QAbstractItemView):
+        inner = view.model()
+        while inner is not None and inner is not model and hasattr(inner, "sourceModel"):
+            inner = inner.sourceModel()
+        if inner is model:
+            return view
+    return None
+
+
+def probe_gui_filter(args: argparse.Namespace) -> None:
+    """Keystrokes through the GUI register: model.set_filter, then the view repaints its first page."""
+    try:
+        from yuexiu_desk.gui import app as gui_app
+    except ImportError as exc:
+        emit(unavailable=f"yuexiu_desk.gui.app not importable: {exc}")
+        return
+    from yuexiu_desk.paths import StationPaths
+    from yuexiu_desk.services.units import UnitFilter
+    from yuexiu_desk.storage.db import Store
+
+    app = _qapp()
+    store = Store.open(StationPaths(Path(args.data_dir)))
+    window = create_window(gui_app, store)
+    window.resize(1280, 800)
+    window.show()
+    app.processEvents()
+    model = register_model(gui_app, store, window)
+    if model is None:
+        emit(unavailable="no register model with set_filter found (adapt probes.register_model)")
+        return
+    view = register_view(window, model)
+    if view is not None and not view.isVisible():
+        # Bring the register page forward, whatever holds it (a tab or a stacked page).
+        widget = view
+        while widget is not None and widget is not window:
+            parent = widget.parentWidget()
+            if parent is not None and hasattr(parent, "setCurrentWidget"):
+                parent.setCurrentWidget(widget)
+            widget = parent
+        app.processEvents()
+    steps = [*KEYSTROKES, ""]
+    times: dict[str, list[float]] = {s: [] for s in steps}
+    for round_no in range(args.reps + 1):
+        for text in steps:
+            started = now_ns()
+            model.set_filter(UnitFilter(text=text))
+            for row in range(min(PAGE, model.rowCount())):
+                for column in range(model.columnCount()):
+                    model.data(model.index(row, column))
+            if view is not None:
+                view.viewport().repaint()
+            app.processEvents()
+            if round_no:
+                times[text].append((now_ns() - started) / 1e9)
+    emit(times=times, rows=model.rowCount(), view=view is not None and view.isVisible())
+    window.close()
+    store.close()
 
 
 def probe_rss(args: argparse.Namespace) -> None:
@@ -201,6 +325,10 @@ def probe_rss(args: argparse.Namespace) -> None:
             app.processEvents()
             model = register_model(gui_app, store, window)
             gui = f"yes (register rows: {model.rowCount() if model is not None else '?'})"
+            if model is not None:
+                for text in [*KEYSTROKES, ""]:
+                    model.set_filter(UnitFilter(text=text))
+                    app.processEvents()
         except ImportError:
             gui = "not available"
     for _ in range(2):
@@ -276,7 +404,7 @@ def probe_labels_floor(args: argparse.Namespace) -> None:
     pdfmetrics.registerFont(TTFont("WQY", str(font_path()), subfontIndex=0))
     pdf = canvas.Canvas(str(args.out), pagesize=A4)
     per_page, columns = 24, 3
-    width, height = A4
+    height = A4[1]
     for i in range(args.labels):
         if i and i % per_page == 0:
             pdf.showPage()
@@ -292,10 +420,51 @@ def probe_labels_floor(args: argparse.Namespace) -> None:
     emit(cold=(now_ns() - started) / 1e9)
 
 
+def probe_gui_refresh(args: argparse.Namespace) -> None:
+    """What every write costs the GUI afterwards: the main window's refresh after a change."""
+    try:
+        from yuexiu_desk.gui import app as gui_app
+    except ImportError as exc:
+        emit(unavailable=f"yuexiu_desk.gui.app not importable: {exc}")
+        return
+    from yuexiu_desk.paths import StationPaths
+    from yuexiu_desk.storage.db import Store
+
+    app = _qapp()
+    store = Store.open(StationPaths(Path(args.data_dir)))
+    window = create_window(gui_app, store)
+    window.show()
+    app.processEvents()
+    refresh = refresh_after_write(window)
+    if refresh is None:
+        emit(unavailable="no refresh method on the main window (adapt probes.refresh_after_write)")
+        return
+    times = []
+    for _ in range(args.reps):
+        started = now_ns()
+        refresh()
+        app.processEvents()
+        times.append((now_ns() - started) / 1e9)
+    emit(times=times)
+    window.close()
+    store.close()
+
+
+def refresh_after_write(window: Any) -> Callable[[], Any] | None:
+    """ADAPT HERE: what the window runs when the op runner reports a change (changed(topic))."""
+    changed = getattr(window, "_on_changed", None)
+    if callable(changed):
+        return lambda: changed("units")
+    return getattr(window, "refresh_all", None)
+
+
 PROBES: dict[str, Callable[[argparse.Namespace], None]] = {
+    "gui_refresh": probe_gui_refresh,
     "bare_window": probe_bare_window,
+    "bare_dialog": probe_bare_dialog,
     "app_window": probe_app_window,
     "gui_scan": probe_gui_scan,
+    "gui_filter": probe_gui_filter,
     "rss": probe_rss,
     "rss_floor": probe_rss_floor,
     "labels": probe_labels,

@@ -51,7 +51,7 @@ else
 fi
 
 say "Preparing the Python environment (.venv)"
-"$uv" sync --frozen --python python3 -q
+"$uv" sync --frozen --compile-bytecode --python python3 -q
 
 case "$mode" in
   demo)

@@ -140,7 +140,7 @@ def create_demo_station(session: Session, seed: int = 194) -> StationInfo:
     return info
 
 
-_REASONS = {
+CHANGE_REASONS = {
     UnitStatus.VACANT: ["租户退租腾空", "合同到期退出", "维修完成待配租"],
     UnitStatus.RESERVED: ["配租名单公示，预留待签约", "房管局配租通知预留"],
     UnitStatus.OCCUPIED: ["配租签约入住", "调换入住"],
@@ -151,7 +151,7 @@ _REASONS = {
 _FINAL = [UnitStatus.VACANT] * 6 + [UnitStatus.UNDER_REPAIR] * 3
 
 
-def _route(start: UnitStatus, goal: UnitStatus) -> list[UnitStatus]:
+def status_route(start: UnitStatus, goal: UnitStatus) -> list[UnitStatus]:
     """The shortest chain of possible status changes from start to goal (excluding start)."""
     paths: dict[UnitStatus, list[UnitStatus]] = {start: []}
     frontier = [start]
@@ -179,7 +179,7 @@ def _demo_history(session: Session, units: list[Unit], rng: random.Random) -> No
             path.append(status)
         target = final.get(unit, UnitStatus.OCCUPIED)
         if status != target:
-            path.extend(_route(status, target))
+            path.extend(status_route(status, target))
         when = now - timedelta(days=rng.randint(200, 365), hours=rng.randint(0, 8))
         current = UnitStatus.OCCUPIED
         for step in path:
@@ -192,7 +192,7 @@ def _demo_history(session: Session, units: list[Unit], rng: random.Random) -> No
                     kind=TRANSITIONS[(current, step)].value,
                     from_status=current.value,
                     to_status=step.value,
-                    reason=rng.choice(_REASONS[step]),
+                    reason=rng.choice(CHANGE_REASONS[step]),
                     operator="演示数据",
                     occurred_at=when,
                 )
@@ -227,7 +227,7 @@ def install_demo(paths: StationPaths, force: bool = False, clock: Clock | None =
     finally:
         store.close()
     build = StationPaths(paths.root / ".demo-build")
-    _remove_database_files(build)
+    remove_database_files(build)
     fresh = Store.open(build, clock)
     try:
         with fresh.unit_of_work("演示数据") as session:
@@ -235,7 +235,7 @@ def install_demo(paths: StationPaths, force: bool = False, clock: Clock | None =
     finally:
         fresh.close()  # the last connection closing folds the WAL into the file
     try:
-        _remove_database_files(paths, keep_main=True)
+        remove_database_files(paths, keep_main=True)
         os.replace(build.database, paths.database)
         build.root.rmdir()
     except OSError as exc:
@@ -245,7 +245,7 @@ def install_demo(paths: StationPaths, force: bool = False, clock: Clock | None =
     return info
 
 
-def _remove_database_files(paths: StationPaths, keep_main: bool = False) -> None:
+def remove_database_files(paths: StationPaths, keep_main: bool = False) -> None:
     suffixes = ("-wal", "-shm") if keep_main else ("", "-wal", "-shm")
     for suffix in suffixes:
         Path(f"{paths.database}{suffix}").unlink(missing_ok=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 import uuid
 from collections.abc import Iterable, Sequence
@@ -88,11 +89,18 @@ _ORDERING: dict[str, Sequence[Any]] = {
 }
 
 
+_CODE_PREFIX = re.compile(r"^[0-9][0-9-]*$")
+
+
 def _filter_clause(flt: UnitFilter) -> ColumnElement[bool]:
     clauses: list[ColumnElement[bool]] = []
     # NFKC: a Chinese input method types full-width digits and dashes (１－２); they mean 1-2.
     text = unicodedata.normalize("NFKC", flt.text).strip()
-    if text:
+    if text and _CODE_PREFIX.match(text):
+        # Digits and dashes can only be the start of a unit code: a range on the code column uses its
+        # index (LIKE cannot, SQLite's LIKE ignores case), which keeps each keystroke fast at 50k units.
+        clauses.append(and_(Unit.code >= text, Unit.code < text[:-1] + chr(ord(text[-1]) + 1)))
+    elif text:
         status_hits = [s.value for s in UnitStatus if text in s.label or text.lower() == s.value]
         pattern = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         options: list[ColumnElement[bool]] = [
