@@ -97,6 +97,16 @@ def build_parser() -> argparse.ArgumentParser:
     ld = leases_sub.add_parser("due", help="待办：备案（签约 30 天内）和续租申请（到期前 3 个月）")
     ld.add_argument("--format", choices=["table", "json"], default="table")
 
+    forms = sub.add_parser("forms", help="打印表单（入住交接单、退出查验及结算单、合同摘要、住户登记表）")
+    forms_sub = forms.add_subparsers(dest="forms_command", parser_class=_Parser, required=True)
+    fp = forms_sub.add_parser("print", help="打印一张表单为 PDF")
+    fp.add_argument("kind", choices=["checkin", "moveout", "lease", "household"])
+    fp.add_argument("--out", required=True, type=Path, help="输出的 PDF 文件")
+    which = fp.add_mutually_exclusive_group()
+    which.add_argument("--lease", metavar="LEASE_NO", help="合同编号，例如 YXY01-2026-0013")
+    which.add_argument("--unit", metavar="CODE", help="房号：打印该房源当前生效合同的表单")
+    fp.add_argument("--blank", action="store_true", help="空白表（供手写）")
+
     lookup = sub.add_parser("lookup", help="按扫码内容或房号查房源")
     lookup.add_argument("text")
     lookup.add_argument("--format", choices=["table", "json"], default="table")
@@ -167,6 +177,7 @@ def _dispatch(args: argparse.Namespace, paths: StationPaths) -> int:
             "changes": _cmd_changes,
             "households": _cmd_households,
             "leases": _cmd_leases,
+            "forms": _cmd_forms,
             "labels": _cmd_labels,
             "lookup": _cmd_lookup,
             "scan": _cmd_scan,
@@ -363,6 +374,18 @@ def _cmd_leases(store: Any, args: argparse.Namespace) -> int:
             ],
         )
         print(f"共 {len(rows)} 份合同")
+    return 0
+
+
+def _cmd_forms(store: Any, args: argparse.Namespace) -> int:
+    from yuexiu_desk.services.form_print import print_form
+
+    with store.read() as session:
+        printed = print_form(
+            session, args.kind, args.out, lease_no=args.lease, unit_code=args.unit, blank=args.blank
+        )
+    what = "空白" if printed.blank else (printed.lease_no or "")
+    print(f"已生成{printed.title}（{what}），共 {printed.pages} 页：{printed.path}")
     return 0
 
 

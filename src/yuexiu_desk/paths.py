@@ -27,6 +27,11 @@ def font_path() -> Path:
     return resources_dir() / "fonts" / "wqy-microhei.ttc"
 
 
+def forms_dir() -> Path:
+    """Form definitions (forms/*.toml): beside resources/, in a checkout and in a frozen bundle alike."""
+    return resources_dir().parent / "forms"
+
+
 def default_data_dir() -> Path:
     from platformdirs import user_data_dir
 

@@ -305,3 +305,33 @@ def test_demo_force_that_fails_midway_keeps_the_real_data(
     with store.read() as session:
         assert session.scalars(select(Station)).one().name == "正式服务站"
     store.close()
+
+
+def test_a_printed_form_scans_back_to_its_unit(
+    demo_paths: StationPaths, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Print a filled check-in form, photograph (render) it, scan it: the desk finds the lease's unit."""
+    import pypdfium2
+
+    root = str(demo_paths.root)
+    pdf = tmp_path / "checkin.pdf"
+    code, out, _ = run(
+        capsys, "--data-dir", root, "forms", "print", "checkin", "--unit", "2-1-101", "--out", str(pdf)
+    )
+    assert code == 0 and "入住交接单" in out
+    document = pypdfium2.PdfDocument(str(pdf))
+    png = tmp_path / "checkin.png"
+    document[0].render(scale=200 / 72).to_pil().save(png)
+    document.close()
+    code, out, _ = run(capsys, "--data-dir", root, "scan", str(png), "--format", "json")
+    (found,) = json.loads(out)
+    assert code == 0 and found["code"] == "2-1-101" and found["via"] == "form"
+    blank = tmp_path / "blank.pdf"
+    code, _, _ = run(
+        capsys, "--data-dir", root, "forms", "print", "household", "--blank", "--out", str(blank)
+    )
+    assert code == 0 and blank.exists()
+    code, _, err = run(
+        capsys, "--data-dir", root, "forms", "print", "moveout", "--out", str(tmp_path / "x.pdf")
+    )
+    assert code == 2 and "合同编号或房号" in err

@@ -131,7 +131,7 @@ def write_label_sheet(labels: Sequence[UnitLabel], out: Path, layout: SheetLayou
             canvas.showPage()
         canvas.save()
 
-    _write_atomically(out, render)
+    write_atomically(out, render)
     return pages
 
 
@@ -168,7 +168,7 @@ def _draw_label(canvas: Any, label: UnitLabel, x: float, y: float, w: float, h: 
         lines = [_Line(label.code, 0.5, bold=True), _Line(f"{label.title} {label.subtitle}", 0.3)]
         _draw_text_block(canvas, lines, x + pad, y, w - 2 * pad, h - side, font, centred=True)
     module = side / (len(matrix) + 2 * QUIET_MODULES)
-    _draw_modules(canvas, matrix, qr_x + QUIET_MODULES * module, qr_y + QUIET_MODULES * module, module)
+    draw_qr_modules(canvas, matrix, qr_x + QUIET_MODULES * module, qr_y + QUIET_MODULES * module, module)
 
 
 def qr_modules(payload: str) -> list[list[bool]]:
@@ -215,7 +215,7 @@ def dark_rectangles(matrix: Sequence[Sequence[bool]]) -> list[tuple[int, int, in
     return done
 
 
-def _draw_modules(canvas: Any, matrix: Sequence[Sequence[bool]], x: float, y: float, module: float) -> None:
+def draw_qr_modules(canvas: Any, matrix: Sequence[Sequence[bool]], x: float, y: float, module: float) -> None:
     """Draw the symbol with its bottom-left corner at (x, y), as one filled path in module units.
 
     One path filled once (rather than a rectangle per module) leaves no hairline seams between
@@ -281,14 +281,14 @@ def _draw_text_block(
         top -= size * leading
 
 
-def _write_atomically(out: Path, render: Callable[[BinaryIO], None]) -> None:
+def write_atomically(out: Path, render: Callable[[BinaryIO], None], what: str = "标签文件") -> None:
     """Render into a new file beside out, then move it over out: out is either the old file or the new one."""
     temp = out.with_name(f".{out.name}.{secrets.token_hex(4)}.tmp")
     try:
         # "x" mode, not mkstemp: mkstemp's 0600 would make the finished PDF unreadable to other users.
         handle = open(temp, "xb")  # noqa: SIM115  (closed by the with below, before the rename)
     except OSError as exc:
-        raise _write_problem(out, exc) from exc
+        raise _write_problem(out, exc, what) from exc
     try:
         with handle:
             render(handle)
@@ -297,16 +297,16 @@ def _write_atomically(out: Path, render: Callable[[BinaryIO], None]) -> None:
         os.replace(temp, out)
     except OSError as exc:
         _discard(temp)
-        raise _write_problem(out, exc) from exc
+        raise _write_problem(out, exc, what) from exc
     except BaseException:
         _discard(temp)
         raise
 
 
-def _write_problem(out: Path, exc: OSError) -> EnvironmentProblem:
+def _write_problem(out: Path, exc: OSError, what: str) -> EnvironmentProblem:
     reason = exc.strerror or str(exc)
     return EnvironmentProblem(
-        f"无法保存标签文件 {out}（{reason}）；请检查文件夹是否存在、磁盘空间和写入权限，"
+        f"无法保存{what} {out}（{reason}）；请检查文件夹是否存在、磁盘空间和写入权限，"
         f"如果该文件正被 PDF 阅读器打开请先关闭，或换一个保存位置。"
     )
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from yuexiu_desk.domain.units import UnitCode
@@ -15,7 +16,7 @@ from yuexiu_desk.errors import UserError
 from yuexiu_desk.labels.payload import Payload, RecordKind, looks_like_payload, parse
 from yuexiu_desk.services.units import find_unit_id_by_code
 from yuexiu_desk.storage.db import require_station
-from yuexiu_desk.storage.models import Unit
+from yuexiu_desk.storage.models import Lease, Unit
 
 
 @dataclass(frozen=True)
@@ -23,7 +24,7 @@ class Resolved:
     kind: RecordKind
     record_id: uuid.UUID
     code: str
-    via: str  # "label" or "code"
+    via: str  # "label", "form" (a printed form's QR) or "code"
 
 
 def resolve(session: Session, text: str) -> Resolved:
@@ -34,6 +35,8 @@ def resolve(session: Session, text: str) -> Resolved:
     if looks_like_payload(cleaned):
         station = require_station(session)
         payload = parse(cleaned, station.code)
+        if payload.kind is RecordKind.FORM:
+            return _resolve_form(session, payload)
         unit = session.get(Unit, payload.record_id)
         if unit is None:
             raise UserError("标签有效，但本站数据中没有这个房源（可能已被删除或数据目录不对）。")
@@ -50,3 +53,26 @@ def resolve(session: Session, text: str) -> Resolved:
 
 def unit_payload(station_code: str, unit_id: uuid.UUID) -> str:
     return Payload(RecordKind.UNIT, station_code, unit_id).encode()
+
+
+def _resolve_form(session: Session, payload: Payload) -> Resolved:
+    """A printed form's QR → the unit of the lease or household it belongs to (the clerk sees that unit)."""
+    from yuexiu_desk.formdefs import RecordType, form_for_code
+    from yuexiu_desk.services.form_print import NO_RECORD
+
+    definition = form_for_code(payload.form or "")
+    if payload.record_id == NO_RECORD:
+        raise UserError(f"这是一张空白的{definition.title}，没有关联合同或住户；请扫描房源标签或输入房号。")
+    if definition.record is RecordType.LEASE:
+        lease = session.get(Lease, payload.record_id)
+    else:
+        lease = session.scalar(
+            select(Lease)
+            .where(Lease.household_id == payload.record_id)
+            .order_by(Lease.start_date.desc())
+            .limit(1)
+        )
+    unit = session.get(Unit, lease.unit_id) if lease is not None else None
+    if unit is None:
+        raise UserError(f"这张{definition.title}对应的记录不在本站数据中（可能数据目录不对）。")
+    return Resolved(RecordKind.UNIT, unit.id, unit.code, "form")

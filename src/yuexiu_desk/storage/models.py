@@ -267,3 +267,65 @@ class RevealLog(Base):
     reason: Mapped[str] = mapped_column(Text)
     operator: Mapped[str] = mapped_column(String(50))
     revealed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Handover(Base):
+    """A check-in (入住交接) or move-out inspection (退出查验) of a lease's unit, with the settlement at move-out."""
+
+    __tablename__ = "handover"
+    __journaled__ = True
+    __table_args__ = (UniqueConstraint("lease_id", "kind"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    lease_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("lease.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))  # "checkin" or "moveout"
+    held_on: Mapped[date] = mapped_column(Date)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    # Move-out settlement (fen); zero for a check-in. balance > 0 is refunded, < 0 is owed by the household.
+    rent_to_day_fen: Mapped[int] = mapped_column(Integer, default=0)
+    damages_fen: Mapped[int] = mapped_column(Integer, default=0)
+    unpaid_bills_fen: Mapped[int] = mapped_column(Integer, default=0)
+    deposit_fen: Mapped[int] = mapped_column(Integer, default=0)
+    balance_fen: Mapped[int] = mapped_column(Integer, default=0)
+    operator: Mapped[str] = mapped_column(String(50))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+    values: Mapped[list[HandoverValue]] = relationship(
+        back_populates="handover", order_by="HandoverValue.key"
+    )
+    damages: Mapped[list[HandoverDamage]] = relationship(
+        back_populates="handover", order_by="HandoverDamage.position"
+    )
+
+
+class HandoverValue(Base):
+    """One answer of a handover, keyed by the form definition's id: a meter reading, a count or a checklist result."""
+
+    __tablename__ = "handover_value"
+    __journaled__ = True
+    __table_args__ = (UniqueConstraint("handover_id", "key"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    handover_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("handover.id"), index=True)
+    key: Mapped[str] = mapped_column(String(80))  # e.g. "meters.water_meter", "rooms.kitchen.gas_stove"
+    reading_hundredths: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    count: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    result: Mapped[str] = mapped_column(String(20), default="")
+    note: Mapped[str] = mapped_column(Text, default="")
+
+    handover: Mapped[Handover] = relationship(back_populates="values")
+
+
+class HandoverDamage(Base):
+    """A damage found at move-out and what it costs the household."""
+
+    __tablename__ = "handover_damage"
+    __journaled__ = True
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    handover_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("handover.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    description: Mapped[str] = mapped_column(Text)
+    amount_fen: Mapped[int] = mapped_column(Integer)
+
+    handover: Mapped[Handover] = relationship(back_populates="damages")
