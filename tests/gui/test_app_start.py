@@ -7,13 +7,13 @@ from pathlib import Path
 from PySide6.QtWidgets import QApplication
 
 from yuexiu_desk.gui.app import _ApologyHook, run
-from yuexiu_desk.gui.mainwindow import WINDOW_TITLE
+from yuexiu_desk.gui.mainwindow import window_title
 from yuexiu_desk.paths import StationPaths
 from yuexiu_desk.storage.db import Store
 
 
 def test_window_shows_station_totals(window):
-    assert window.windowTitle() == WINDOW_TITLE
+    assert window.windowTitle() == "悦秀苑 · 服务站桌面 yuexiu-desk" == window_title("悦秀苑")
     assert window.isVisible()
     assert "194" in window.totals_label.text()
     assert "10,225.84" in window.totals_label.text()
@@ -96,7 +96,9 @@ def test_run_opens_the_window_and_cleans_up(demo_paths, monkeypatch):
 
     def fake_exec(*args):
         windows = [
-            w for w in QApplication.topLevelWidgets() if w.isVisible() and w.windowTitle() == WINDOW_TITLE
+            w
+            for w in QApplication.topLevelWidgets()
+            if w.isVisible() and w.windowTitle() == window_title("悦秀苑")
         ]
         seen["windows"] = windows
         seen["totals"] = windows[0].totals_label.text() if windows else ""
@@ -111,3 +113,57 @@ def test_run_opens_the_window_and_cleans_up(demo_paths, monkeypatch):
     assert isinstance(seen["hook"], _ApologyHook)
     assert sys.excepthook is hook_before
     seen["windows"][0].close()
+
+
+def rename_estate(store, name):
+    from sqlalchemy import select
+
+    from yuexiu_desk.storage.models import Station
+
+    with store.unit_of_work() as session:
+        station = session.scalar(select(Station))
+        assert station is not None
+        station.estate_name = name
+
+
+def test_title_and_label_folder_come_from_the_station(qtbot, demo_store, monkeypatch, tmp_path):
+    from PySide6.QtCore import QStandardPaths
+
+    from yuexiu_desk.gui.app import create_main_window
+
+    rename_estate(demo_store, "锦绣园")
+    documents = tmp_path / "Documents"
+    documents.mkdir()
+    monkeypatch.setattr(QStandardPaths, "writableLocation", lambda *_args: str(documents))
+    window = create_main_window(demo_store)  # no labels_dir: the default folder
+    qtbot.addWidget(window)
+    window.show()
+    try:
+        assert window.windowTitle() == "锦绣园 · 服务站桌面 yuexiu-desk"
+        assert "悦秀苑" not in window.windowTitle()
+        assert window.labels_dir() == documents / "锦绣园标签"
+        dialog = window.open_print_dialog()
+        assert dialog.path_edit.text().startswith(str(documents / "锦绣园标签"))
+        dialog.reject()
+        # Qt appends the application display name to titles not ending with it: no estate name there either
+        assert "悦秀苑" not in QApplication.applicationDisplayName()
+        assert window.windowTitle().endswith(QApplication.applicationDisplayName())
+    finally:
+        window.close()
+
+
+def test_renamed_estate_shows_after_a_refresh(window, qtbot, demo_store, wait_job):
+    assert window.windowTitle().startswith("悦秀苑 · ")
+    rename_estate(demo_store, "锦绣园")
+    window.act_refresh.trigger()
+    assert window.windowTitle() == "锦绣园 · 服务站桌面 yuexiu-desk"
+
+
+def test_no_station_no_estate_in_the_title(qtbot, empty_paths, clock, open_window):
+    store = Store.open(empty_paths, clock)
+    try:
+        window = open_window(store)
+        assert window.windowTitle() == "服务站桌面 yuexiu-desk"
+        window.close()
+    finally:
+        store.close()

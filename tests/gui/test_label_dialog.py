@@ -98,3 +98,65 @@ def test_ctrl_p_opens_the_dialog(window, qtbot):
     window.activateWindow()
     window.act_print.trigger()
     assert window.print_dialog is not None and window.print_dialog.isVisible()
+
+
+def test_esc_waits_while_the_pdf_is_written(window, qtbot, tmp_path, wait_job, messages, monkeypatch):
+    import threading
+
+    from PySide6.QtCore import Qt
+
+    from yuexiu_desk.gui import dialogs
+
+    started, gate = threading.Event(), threading.Event()
+    real = dialogs.make_unit_label_sheet
+
+    def gated(*args, **kwargs):
+        started.set()
+        assert gate.wait(20), "the test never opened the gate"
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(dialogs, "make_unit_label_sheet", gated)
+    dialog = window.open_print_dialog()
+    dialog.codes_radio.setChecked(True)
+    dialog.codes_edit.setText("1-2-1603")
+    dialog.path_edit.setText(str(tmp_path / "one.pdf"))
+    dialog.ok_button.click()
+    try:
+        assert started.wait(20)
+        qtbot.keyClick(dialog, Qt.Key.Key_Escape)
+        assert dialog.isVisible() and not dialog.cancel_button.isEnabled()
+    finally:
+        with wait_job(window.runner):
+            gate.set()
+    assert dialog.sheet is not None and dialog.sheet.labels == 1
+    (question,) = messages.texts("question")
+    assert "已生成 1 张标签" in question
+
+
+def test_pdf_offer_still_made_when_the_card_closed_meanwhile(
+    window, qtbot, unit_id, wait_job, messages, monkeypatch, tmp_path
+):
+    import threading
+
+    from yuexiu_desk.gui import dialogs
+
+    started, gate = threading.Event(), threading.Event()
+    real = dialogs.make_unit_label_sheet
+
+    def gated(*args, **kwargs):
+        started.set()
+        assert gate.wait(20), "the test never opened the gate"
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(dialogs, "make_unit_label_sheet", gated)
+    card = window.open_unit(unit_id("1-2-1603"))
+    card.print_button.click()
+    try:
+        assert started.wait(20)
+        card.close()
+    finally:
+        with wait_job(window.runner):
+            gate.set()
+    (question,) = messages.texts("question")
+    assert "已生成 1 张标签" in question
+    assert (tmp_path / "labels" / "房源标签-1-2-1603.pdf").exists()

@@ -138,3 +138,43 @@ def test_enter_in_search_with_one_result_opens_it(window, qtbot):
     qtbot.keyClicks(page.search, "1-2-1603")
     qtbot.keyClick(page.search, Qt.Key.Key_Return)
     assert [c.code for c in window.cards.cards()] == ["1-2-1603"]
+
+
+def test_refresh_that_moves_rows_keeps_the_whole_selection(window, qtbot, demo_store):
+    from PySide6.QtCore import QItemSelectionModel
+
+    from yuexiu_desk.services.units import change_status
+
+    page = window.register
+    # Sorted by status (空置 first, 维修中 after 已入住), a vacant unit going under repair moves every
+    # occupied row up by one: the refresh rebuilds the id list.
+    page.view.horizontalHeader().setSortIndicator(STATUS_COLUMN, Qt.SortOrder.AscendingOrder)
+    with demo_store.read() as session:
+        vacant = list_units(session, UnitFilter(status=UnitStatus.VACANT))[0]
+    vacant_row = page.model.row_of(vacant.id)
+    rows = [r for r in range(page.model.rowCount()) if r != vacant_row][100:103]
+    rows[2] += 40  # two neighbours and one further down
+    selection = page.view.selectionModel()
+    flags = QItemSelectionModel.SelectionFlag
+    selection.clearSelection()
+    for row in rows:
+        selection.select(page.model.index(row, 0), flags.Select | flags.Rows)
+    selection.setCurrentIndex(page.model.index(rows[1], 0), flags.NoUpdate)
+    chosen = [page.model.unit_id(r) for r in rows]
+    current = page.model.unit_id(rows[1])
+    assert sorted(page.selected_unit_ids()) == sorted(chosen)
+
+    resets = []
+    page.model.modelReset.connect(lambda: resets.append(True))
+    with qtbot.waitSignal(window.runner.changed, timeout=20_000) as changed:
+        window.runner.run(
+            lambda s: change_status(s, vacant.id, UnitStatus.UNDER_REPAIR, "卫生间漏水维修", "前台"),
+            topic="units",
+        )
+    assert changed.args == ["units"]
+    assert resets  # the id list was rebuilt ...
+    assert [page.model.row_of(u) for u in chosen] != rows  # ... and the selected units moved
+    assert sorted(page.selected_unit_ids()) == sorted(chosen)
+    assert page.model.unit_id(page.view.currentIndex().row()) == current
+    assert vacant.id not in page.selected_unit_ids()
+    assert len(page.selected_codes()) == 3

@@ -2,11 +2,60 @@
 
 from __future__ import annotations
 
+import threading
+
+import pytest
+import shiboken6
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QDialog
 
 from yuexiu_desk.domain.units import TRANSITIONS, UnitStatus
+from yuexiu_desk.errors import UserError
+from yuexiu_desk.gui import dialogs
 from yuexiu_desk.gui.models import STATUS_COLUMN
 from yuexiu_desk.services.units import UnitFilter, list_units, unit_card
+
+GATE_TIMEOUT_S = 20
+
+
+class Gate:
+    """Holds the status change in the worker until the test opens the gate (then it commits or fails)."""
+
+    def __init__(self) -> None:
+        self.started = threading.Event()
+        self.open = threading.Event()
+        self.error: Exception | None = None
+
+    def wait_started(self) -> None:
+        assert self.started.wait(GATE_TIMEOUT_S), "the status change never started"
+
+
+@pytest.fixture
+def gate(window, monkeypatch):
+    held = Gate()
+    real = dialogs.change_status
+
+    def gated(*args, **kwargs):
+        held.started.set()
+        assert held.open.wait(GATE_TIMEOUT_S), "the test never opened the gate"
+        if held.error is not None:
+            raise held.error
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(dialogs, "change_status", gated)
+    yield held
+    held.open.set()  # never leave a worker blocked (the window waits for it when it closes)
+
+
+def start_move_in(window, store):
+    """Open the change dialog for a vacant unit, fill it in and press 确定变更; the save is now running."""
+    vacant = first_unit_with(store, UnitStatus.VACANT)
+    card = window.open_unit(vacant.id)
+    dialog = card.change_status()
+    dialog.target_combo.setCurrentIndex(dialog.target_combo.findData(UnitStatus.OCCUPIED.value))
+    dialog.reason_edit.setText("配租签约入住")
+    dialog.ok_button.click()
+    return vacant, card, dialog
 
 
 def first_unit_with(store, status):
@@ -130,3 +179,120 @@ def test_print_this_unit_label(window, qtbot, unit_id, wait_job, messages, tmp_p
     (question,) = messages.texts("question")
     assert "已生成 1 张标签" in question
     assert [u.toLocalFile() for u in messages.opened_urls] == [str(pdf)]
+
+
+# --- the status change dialog while its save is running --------------------------------------------
+
+
+def test_esc_and_cancel_wait_while_the_change_is_saved(window, qtbot, demo_store, gate, wait_job, messages):
+    vacant, card, dialog = start_move_in(window, demo_store)
+    results = []
+    dialog.finished.connect(results.append)
+    gate.wait_started()
+    assert dialog.busy and window.runner.is_busy
+    assert not dialog.cancel_button.isEnabled() and dialog.saving_label.isVisible()
+    qtbot.keyClick(dialog, Qt.Key.Key_Escape)
+    dialog.reject()
+    dialog.close()  # the title bar's close button
+    assert dialog.isVisible() and results == []
+
+    changed = []
+    window.runner.changed.connect(changed.append)
+    with wait_job(window.runner) as finished:
+        gate.open.set()
+    assert finished.args[1] is True
+    assert changed == ["units"]
+    assert results == [QDialog.DialogCode.Accepted]
+    assert messages.shown == []
+    with demo_store.read() as session:
+        assert unit_card(session, vacant.id).row.status == UnitStatus.OCCUPIED
+    assert card.status_chip.text() == "已入住"
+    row = window.register.model.row_of(vacant.id)
+    assert window.register.model.index(row, STATUS_COLUMN).data() == "已入住"
+
+
+def test_change_saved_after_its_dialog_is_gone_still_refreshes_the_views(
+    window, qtbot, demo_store, gate, wait_job, messages
+):
+    vacant, card, dialog = start_move_in(window, demo_store)
+    gate.wait_started()
+    shiboken6.delete(dialog)  # e.g. its card was destroyed while saving
+    changed = []
+    window.runner.changed.connect(changed.append)
+    with wait_job(window.runner) as finished:
+        gate.open.set()
+    assert finished.args[1] is True
+    assert changed == ["units"]  # emitted although the dialog's own callback could not run
+    assert messages.shown == []  # no "Internal C++ object already deleted", no apology
+    assert card.status_chip.text() == "已入住"
+    row = window.register.model.row_of(vacant.id)
+    assert window.register.model.index(row, STATUS_COLUMN).data() == "已入住"
+    # the card can open a new change dialog
+    again = card.change_status()
+    assert again is not None and again.isVisible()
+
+
+def test_refused_change_after_its_dialog_is_gone_still_says_why(
+    window, qtbot, demo_store, gate, wait_job, messages
+):
+    gate.error = UserError("这套房源正在办理其他异动，请稍后再试。")
+    vacant, _card, dialog = start_move_in(window, demo_store)
+    gate.wait_started()
+    shiboken6.delete(dialog)
+    with wait_job(window.runner) as finished:
+        gate.open.set()
+    assert finished.args[1] is False
+    assert messages.texts("warning") == ["这套房源正在办理其他异动，请稍后再试。"]
+    assert messages.texts("critical") == []
+    with demo_store.read() as session:
+        assert unit_card(session, vacant.id).row.status == UnitStatus.VACANT
+
+
+def test_refused_change_reenables_the_dialog(window, qtbot, demo_store, gate, wait_job, messages):
+    gate.error = UserError("这套房源正在办理其他异动，请稍后再试。")
+    _vacant, _card, dialog = start_move_in(window, demo_store)
+    gate.wait_started()
+    with wait_job(window.runner):
+        gate.open.set()
+    assert dialog.isVisible() and not dialog.busy
+    assert dialog.cancel_button.isEnabled() and dialog.ok_button.isEnabled()
+    qtbot.keyClick(dialog, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: not shiboken6.isValid(dialog) or not dialog.isVisible())
+
+
+# --- closing the window waits for queued writes ------------------------------------------------------
+
+
+def test_closing_the_window_waits_for_a_change_queued_behind_a_slow_job(window, qtbot, demo_store):
+    started, release = threading.Event(), threading.Event()
+
+    def slow():
+        started.set()
+        assert release.wait(GATE_TIMEOUT_S), "closing the window never started waiting"
+
+    window.runner.run_task(slow, description="正在生成标签 PDF…")
+    assert started.wait(GATE_TIMEOUT_S)
+    vacant = first_unit_with(demo_store, UnitStatus.VACANT)
+    card = window.open_unit(vacant.id)
+    dialog = card.change_status()
+    dialog.target_combo.setCurrentIndex(dialog.target_combo.findData(UnitStatus.OCCUPIED.value))
+    dialog.reason_edit.setText("配租签约入住")
+    dialog.ok_button.click()  # queued behind the slow job
+    assert window.runner.is_busy and dialog.busy
+
+    shown = []
+
+    def status_message(text):
+        shown.append(text)
+        release.set()  # the slow job finishes once the window says it is waiting
+
+    window.statusBar().messageChanged.connect(status_message)
+    window.close()
+    assert not window.isVisible()
+    assert shown and "正在生成标签 PDF" in shown[0] and "完成后关闭窗口" in shown[0]
+    assert not window.runner.is_busy
+    with demo_store.read() as session:
+        after = unit_card(session, vacant.id)
+    assert after.row.status == UnitStatus.OCCUPIED
+    assert after.history[0].reason == "配租签约入住"
+    assert window.cards.cards() == []

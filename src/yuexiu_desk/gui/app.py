@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from yuexiu_desk.clock import Clock
 from yuexiu_desk.errors import EnvironmentProblem, UserError
 from yuexiu_desk.gui import messages
-from yuexiu_desk.gui.mainwindow import MainWindow
+from yuexiu_desk.gui.mainwindow import APP_TITLE, MainWindow
 from yuexiu_desk.gui.oprunner import DESK_OPERATOR, OpRunner
 from yuexiu_desk.gui.scanner import ScannerFilter, TimeSource
 from yuexiu_desk.gui.style import apply_style
@@ -24,7 +24,9 @@ from yuexiu_desk.storage.db import Store
 
 log = logging.getLogger(__name__)
 
-APP_NAME = "悦秀苑服务站桌面"
+# No estate name here: Qt appends the display name to window titles that do not end with it, and the main
+# window's title ("<estate> · 服务站桌面 yuexiu-desk") takes the estate from the station.
+APP_NAME = APP_TITLE
 
 
 def setup_application(app: QApplication) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 from PySide6.QtCore import QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
+    QApplication,
     QButtonGroup,
     QComboBox,
     QDialog,
@@ -24,6 +25,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from shiboken6 import isValid
 
 from yuexiu_desk.domain.units import TRANSITIONS, UnitStatus
 from yuexiu_desk.gui import messages
@@ -45,6 +47,7 @@ class ChangeStatusDialog(QDialog):
         super().__init__(parent)
         self._row = row
         self._runner = runner
+        self._busy = False
         self.setWindowTitle(f"变更房态 · {row.code}")
         self.setMinimumWidth(420)
 
@@ -70,23 +73,32 @@ class ChangeStatusDialog(QDialog):
         self.ok_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
         self.ok_button.setText("确定变更")
         self.ok_button.setObjectName("primary")
-        self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setText("取消")
+        self.cancel_button = self.buttons.button(QDialogButtonBox.StandardButton.Cancel)
+        self.cancel_button.setText("取消")
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
+        self.saving_label = QLabel("正在保存，请稍候…")
+        self.saving_label.setObjectName("hint")
+        self.saving_label.hide()
 
         layout = QVBoxLayout(self)
         layout.addWidget(current)
         layout.addLayout(form)
         layout.addWidget(note)
+        layout.addWidget(self.saving_label)
         layout.addWidget(self.buttons)
         self.target_combo.setFocus()
 
     def selected_target(self) -> UnitStatus:
         return UnitStatus(self.target_combo.currentData())
 
+    @property
+    def busy(self) -> bool:
+        return self._busy
+
     def accept(self) -> None:
         """Save through the runner; the dialog stays open (with the clerk's text) if the service says no."""
-        if not self.ok_button.isEnabled():
+        if self._busy:
             return  # already saving
         unit_id, target, reason = self._row.id, self.selected_target(), self.reason_edit.text()
         self._set_busy(True)
@@ -94,17 +106,32 @@ class ChangeStatusDialog(QDialog):
             lambda session: change_status(session, unit_id, target, reason, session.info["operator"]),
             description="正在保存房态变更…",
             topic="units",
-            on_success=lambda _event: super(ChangeStatusDialog, self).accept(),
+            on_success=lambda _event: self._saved(),
             on_failure=lambda _exc: self._failed(),
             parent=self,
+            owner=self,
         )
+
+    def reject(self) -> None:
+        """Esc, 取消 and the close button: not while saving, or the clerk could not know whether it was saved."""
+        if self._busy:
+            QApplication.beep()
+            return
+        super().reject()
+
+    def _saved(self) -> None:
+        self._set_busy(False)
+        super().accept()
 
     def _failed(self) -> None:
         self._set_busy(False)
         self.reason_edit.setFocus()
 
     def _set_busy(self, busy: bool) -> None:
+        self._busy = busy
+        self.saving_label.setVisible(busy)
         self.ok_button.setEnabled(not busy)
+        self.cancel_button.setEnabled(not busy)
         self.target_combo.setEnabled(not busy)
         self.reason_edit.setEnabled(not busy)
 
@@ -126,15 +153,21 @@ def print_labels(
     on_success: Callable[[LabelSheetResult], None] | None = None,
     on_failure: Callable[[BaseException], None] | None = None,
 ) -> int:
-    """Write a label sheet in the background (codes None = every unit), then offer to open it."""
+    """Write a label sheet in the background (codes None = every unit), then offer to open it.
+
+    on_success / on_failure belong to parent and are skipped if it was closed meanwhile; the offer to open
+    the finished PDF is made in any case, over whatever window is still there.
+    """
     wanted = list(codes) if codes is not None else None
 
     def done(result: LabelSheetResult) -> None:
-        if on_success is not None:
+        if on_success is not None and _alive(parent):
             on_success(result)
-        # the asking dialog may have closed itself in on_success: ask over what is still on screen
-        anchor = parent if parent is None or parent.isVisible() else parent.parentWidget()
-        offer_to_open(anchor, result)
+        offer_to_open(_anchor(parent), result)
+
+    def failed(exc: BaseException) -> None:
+        if on_failure is not None and _alive(parent):
+            on_failure(exc)
 
     return runner.run(
         lambda session: make_unit_label_sheet(session, out, wanted, columns, rows),
@@ -142,9 +175,25 @@ def print_labels(
         topic=None,
         write=False,
         on_success=done,
-        on_failure=on_failure,
+        on_failure=failed,
         parent=parent,
     )
+
+
+def _alive(widget: QWidget | None) -> bool:
+    """No widget, or one that still exists."""
+    return widget is None or isValid(widget)
+
+
+def _anchor(parent: QWidget | None) -> QWidget | None:
+    """Where to ask a follow-up question: parent if still on screen (the asking dialog may have closed itself
+    in on_success), else its parent window, else the active window."""
+    widget = parent
+    while widget is not None and isValid(widget):
+        if widget.isVisible():
+            return widget
+        widget = widget.parentWidget()
+    return QApplication.activeWindow()
 
 
 class LabelPrintDialog(QDialog):
@@ -161,6 +210,7 @@ class LabelPrintDialog(QDialog):
         super().__init__(parent)
         self._runner = runner
         self._selected = list(selected_codes)
+        self._busy = False
         self.sheet: LabelSheetResult | None = None
         self.setWindowTitle("打印房源标签")
         self.setMinimumWidth(520)
@@ -222,7 +272,8 @@ class LabelPrintDialog(QDialog):
         self.ok_button = self.buttons.button(QDialogButtonBox.StandardButton.Ok)
         self.ok_button.setText("生成 PDF")
         self.ok_button.setObjectName("primary")
-        self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setText("取消")
+        self.cancel_button = self.buttons.button(QDialogButtonBox.StandardButton.Cancel)
+        self.cancel_button.setText("取消")
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
 
@@ -249,7 +300,7 @@ class LabelPrintDialog(QDialog):
         return None
 
     def accept(self) -> None:
-        if not self.ok_button.isEnabled():
+        if self._busy:
             return
         text = self.path_edit.text().strip()
         if not text:
@@ -267,11 +318,21 @@ class LabelPrintDialog(QDialog):
             on_failure=lambda _exc: self._set_busy(False),
         )
 
+    def reject(self) -> None:
+        """Not while the PDF is being written: wait for it (it takes seconds, and then opens)."""
+        if self._busy:
+            QApplication.beep()
+            return
+        super().reject()
+
     def _done(self, result: LabelSheetResult) -> None:
         self.sheet = result
+        self._set_busy(False)
         super().accept()
 
     def _set_busy(self, busy: bool) -> None:
+        self._busy = busy
         self.progress.setVisible(busy)
         self.ok_button.setEnabled(not busy)
+        self.cancel_button.setEnabled(not busy)
         self.browse_button.setEnabled(not busy)

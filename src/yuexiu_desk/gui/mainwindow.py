@@ -7,6 +7,7 @@ Slots stay thin: they call services (reads directly, writes through the op runne
 from __future__ import annotations
 
 import logging
+import re
 import uuid
 from pathlib import Path
 
@@ -47,15 +48,25 @@ from yuexiu_desk.storage.db import Store
 
 log = logging.getLogger(__name__)
 
-WINDOW_TITLE = "悦秀苑 · 服务站桌面 yuexiu-desk"
+APP_TITLE = "服务站桌面 yuexiu-desk"
 PAGE_NAMES = ("房源台账", "房态图", "异动统计")
+SCAN_BLOCKED = "请先完成当前对话框，再扫描。"
+
+_UNSAFE_IN_NAMES = re.compile(r'[\\/:*?"<>|\x00-\x1f]+')
 
 
-def default_labels_dir(paths: StationPaths) -> Path:
-    """Documents/悦秀苑标签 where the clerk finds it again, else the data folder's labels/."""
+def window_title(estate_name: str | None) -> str:
+    """The window title, e.g. 悦秀苑 · 服务站桌面 yuexiu-desk; the estate comes from the station row."""
+    estate = (estate_name or "").strip()
+    return f"{estate} · {APP_TITLE}" if estate else APP_TITLE
+
+
+def default_labels_dir(paths: StationPaths, estate_name: str | None = None) -> Path:
+    """Documents/<estate>标签 where the clerk finds it again, else the data folder's labels/."""
     documents = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
     if documents and Path(documents).is_dir():
-        return Path(documents) / "悦秀苑标签"
+        estate = _UNSAFE_IN_NAMES.sub("_", (estate_name or "").strip()).strip(" .")
+        return Path(documents) / f"{estate or '房源'}标签"
     return paths.root / "labels"
 
 
@@ -81,7 +92,7 @@ class MainWindow(QMainWindow):
         self.info: StationInfo | None = None
         self._shut_down = False
 
-        self.setWindowTitle(WINDOW_TITLE)
+        self.setWindowTitle(window_title(None))
         self.resize(1280, 820)
         self.setAcceptDrops(True)
         self.cards = CardManager(store, runner, self.labels_dir, self)
@@ -221,6 +232,7 @@ class MainWindow(QMainWindow):
         self.store.forget_station()
         with self.store.read() as session:
             self.info = station_info(session)
+        self.setWindowTitle(window_title(self.info.estate_name if self.info else None))
         has_station = self.info is not None
         for action in (self.act_print, self.act_image, self.act_paste, self.act_lookup, *self.act_pages):
             action.setEnabled(has_station)
@@ -250,6 +262,7 @@ class MainWindow(QMainWindow):
             topic="station",
             on_failure=lambda _exc: first_run.set_busy(False) if first_run else None,
             parent=self,
+            owner=first_run,
         )
 
     def update_totals(self) -> None:
@@ -272,6 +285,7 @@ class MainWindow(QMainWindow):
     def refresh_all(self) -> None:
         with self.store.read() as session:
             self.info = station_info(session)
+        self.setWindowTitle(window_title(self.info.estate_name if self.info else None))
         self.update_totals()
         self.refresh_pages()
         self.cards.refresh_all()
@@ -331,7 +345,14 @@ class MainWindow(QMainWindow):
         return self.open_unit(resolved.record_id)
 
     def open_scanned(self, text: str) -> None:
+        """A scan from any window. With a modal dialog open (a status change, printing, a message) the card
+        would open behind it, or pull the clerk away from a half-filled form: say so instead."""
         log.info("scanner burst of %d characters", len(text))
+        modal = QApplication.activeModalWidget()
+        if modal is not None:
+            log.info("scan ignored: modal dialog %r is open", modal.windowTitle())
+            self.notify(SCAN_BLOCKED, error=True)
+            return
         self.open_text(text)
 
     def _lookup_entered(self) -> None:
@@ -366,6 +387,8 @@ class MainWindow(QMainWindow):
             quiet=True,
             on_success=self._recognised,
             on_failure=self._recognise_failed,
+            parent=self,
+            owner=self,
         )
 
     def _recognised(self, outcome: ScanOutcome) -> None:
@@ -408,7 +431,8 @@ class MainWindow(QMainWindow):
 
     # --- printing -----------------------------------------------------------------------------------
     def labels_dir(self) -> Path:
-        return self._labels_dir or default_labels_dir(self.store.paths)
+        estate = self.info.estate_name if self.info is not None else None
+        return self._labels_dir or default_labels_dir(self.store.paths, estate)
 
     def open_print_dialog(self) -> LabelPrintDialog | None:
         if self.info is None:
@@ -435,15 +459,25 @@ class MainWindow(QMainWindow):
         )
 
     def shutdown(self) -> None:
-        """Close cards, stop listening to the scanner, let running jobs finish. Safe to call twice."""
+        """Stop listening to the scanner, wait for every queued and running job (the status bar says which),
+        then close the cards. Safe to call twice."""
         if self._shut_down:
             return
         self._shut_down = True
-        self.cards.close_all()
         app = QApplication.instance()
         if isinstance(app, QApplication):
             self.scanner.uninstall(app)
-        self.runner.shutdown()
+        self.runner.shutdown(on_wait=self._show_waiting)
+        self.cards.close_all()
+
+    def _show_waiting(self, description: str) -> None:
+        """Closing must wait for a job: show what it is waiting for, painted now (the wait blocks input)."""
+        text = f"{description.rstrip('…。. ')}，完成后关闭窗口…"
+        self.busy_label.setText(description)
+        self.busy_label.show()
+        self.busy_bar.show()
+        self.statusBar().showMessage(text)
+        self.statusBar().repaint()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.shutdown()

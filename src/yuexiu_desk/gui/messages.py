@@ -14,10 +14,8 @@ from yuexiu_desk.errors import EnvironmentProblem, UserError
 
 log = logging.getLogger(__name__)
 
-APOLOGY = (
-    "很抱歉，程序遇到了意外错误，这次操作没有完成，数据没有被改动。"
-    "详细信息已记录在日志中；如果反复出现，请联系技术支持。"
-)
+# Shown for bugs, which can strike after a commit or while painting: it must not promise that nothing changed.
+APOLOGY = "很抱歉，程序出现内部错误，已记录到日志。如果刚才在保存，请打开房源卡片确认是否已保存。"
 
 
 def warn(parent: QWidget | None, text: str, title: str = "无法完成") -> None:

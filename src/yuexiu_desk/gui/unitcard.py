@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from shiboken6 import isValid
 
 from yuexiu_desk.domain.units import UnitCode
 from yuexiu_desk.errors import UserError
@@ -182,7 +183,7 @@ class UnitCardDialog(QDialog):
     def change_status(self) -> ChangeStatusDialog | None:
         if self.card is None:
             return None
-        if self.status_dialog is not None and self.status_dialog.isVisible():
+        if self.status_dialog is not None and isValid(self.status_dialog) and self.status_dialog.isVisible():
             self.status_dialog.raise_()
             return self.status_dialog
         dialog = ChangeStatusDialog(self.card.row, self._runner, self)

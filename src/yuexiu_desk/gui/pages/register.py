@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
+from PySide6.QtCore import QItemSelection, QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -245,14 +245,41 @@ class RegisterPage(QWidget):
 
     # --- refresh after writes -----------------------------------------------------------------------
     def refresh(self) -> None:
+        """Re-read after a write, keeping what the clerk had selected (by unit id, rows may have moved)."""
         selected = self.selected_unit_ids()
         current = self.view.currentIndex()
         current_id = self.model.unit_id(current.row()) if current.isValid() else None
         self._fill_combos()
         self.model.reload()
         self._update_count()
-        if self.selected_unit_ids() == selected:
-            return
-        for unit_id in [current_id, *selected]:
-            if unit_id is not None and self.select_unit(unit_id):
-                break
+        current = self.view.currentIndex()
+        now_current = self.model.unit_id(current.row()) if current.isValid() else None
+        if self.selected_unit_ids() == selected and now_current == current_id:
+            return  # the id list did not change: the view kept its selection
+        self.restore_selection(selected, current_id)
+
+    def restore_selection(self, unit_ids: list[uuid.UUID], current_id: uuid.UUID | None) -> None:
+        """Select every one of unit_ids still shown (in one selection change) and make current_id current."""
+        rows = sorted(r for r in (self.model.row_of(u) for u in unit_ids) if r is not None)
+        last_column = self.model.columnCount() - 1
+        selection = QItemSelection()
+        start = previous = None
+        for row in [*rows, None]:  # contiguous runs become one range each (a select-all is one range)
+            if row is not None and previous is not None and row == previous + 1:
+                previous = row
+                continue
+            if start is not None and previous is not None:
+                selection.select(self.model.index(start, 0), self.model.index(previous, last_column))
+            start = previous = row
+        model = self.view.selectionModel()
+        model.select(
+            selection,
+            QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows,
+        )
+        current_row = self.model.row_of(current_id) if current_id is not None else None
+        if current_row is None and rows:
+            current_row = rows[0]
+        if current_row is not None:
+            index = self.model.index(current_row, 0)
+            model.setCurrentIndex(index, QItemSelectionModel.SelectionFlag.NoUpdate)
+            self.view.scrollTo(index)
