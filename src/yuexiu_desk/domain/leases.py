@@ -27,6 +27,7 @@ class LeaseRules:
     filing_days: int = 30  # L3: file with the bureau within 30 days of signing
     filing_alert_day: int = 25  # L3: alert from day 25
     prorate_method: ProrateMethod = ProrateMethod.DAYS_IN_MONTH  # R1 [U]
+    relocation_days: int = 90  # L9: the "合理的搬迁期" after a termination, at the contract rent [U]
 
 
 DEFAULT_RULES = LeaseRules()
@@ -119,11 +120,73 @@ def parse_tier(text: str) -> RentTier:
 
 class LeaseStatus(StrEnum):
     ACTIVE = "active"
-    SUPERSEDED = "superseded"  # an older version of a lease that was changed or renewed
-    ENDED = "ended"
+    TERMINATED = "terminated"  # ended by notice or decision; the household has not moved out yet
+    SUPERSEDED = "superseded"  # an older version of a lease that was changed or renewed (its terms still
+    # applied from its effective_from until the next version's)
+    ENDED = "ended"  # moved out and settled
 
     @property
     def label(self) -> str:
-        return {LeaseStatus.ACTIVE: "生效", LeaseStatus.SUPERSEDED: "已变更", LeaseStatus.ENDED: "已终止"}[
-            self
-        ]
+        return {
+            LeaseStatus.ACTIVE: "生效",
+            LeaseStatus.TERMINATED: "已解除待退出",
+            LeaseStatus.SUPERSEDED: "已变更",
+            LeaseStatus.ENDED: "已终止",
+        }[self]
+
+
+# The version of a lease that currently binds the household to its unit.
+CURRENT_STATUSES = (LeaseStatus.ACTIVE.value, LeaseStatus.TERMINATED.value)
+
+
+class TerminationKind(StrEnum):
+    """Why a lease ends early or is not continued (L7, L8, L9, and the ordinary cases)."""
+
+    EXPIRY = "expiry"
+    TENANT_REQUEST = "tenant_request"
+    ARREARS = "arrears"  # L7: cumulative arrears of 6 months or more
+    SUBLET = "sublet"  # L8(1): 转借、转租、擅自调换
+    CHANGE_OF_USE = "change_of_use"  # L8(2)
+    DAMAGE = "damage"  # L8(3): damage or unauthorised renovation not restored
+    ILLEGAL_ACTIVITY = "illegal_activity"  # L8(4)
+    IDLE = "idle"  # L8(5): idle 6 consecutive months without good reason
+    REVIEW_FAILED = "review_failed"  # L9: the renewal or eligibility review fails
+    OTHER_HOME = "other_home"  # L9: the household obtained or rents other housing
+
+    @property
+    def label(self) -> str:
+        return TERMINATION_LABELS[self]
+
+    @property
+    def is_violation(self) -> bool:
+        """L8 acts: recorded in the file, with evidence, and barring re-application (L10)."""
+        return self in {
+            TerminationKind.SUBLET,
+            TerminationKind.CHANGE_OF_USE,
+            TerminationKind.DAMAGE,
+            TerminationKind.ILLEGAL_ACTIVITY,
+            TerminationKind.IDLE,
+        }
+
+
+TERMINATION_LABELS = {
+    TerminationKind.EXPIRY: "合同期满不再续租",
+    TerminationKind.TENANT_REQUEST: "承租人申请退租",
+    TerminationKind.ARREARS: "累计欠租 6 个月以上",
+    TerminationKind.SUBLET: "转借、转租或擅自调换",
+    TerminationKind.CHANGE_OF_USE: "改变房屋用途",
+    TerminationKind.DAMAGE: "破坏或擅自装修拒不恢复",
+    TerminationKind.ILLEGAL_ACTIVITY: "在房屋内从事违法活动",
+    TerminationKind.IDLE: "无正当理由连续 6 个月以上闲置",
+    TerminationKind.REVIEW_FAILED: "资格复核不再符合条件",
+    TerminationKind.OTHER_HOME: "已另有住房",
+}
+
+
+def parse_termination_kind(text: str) -> TerminationKind:
+    cleaned = (text or "").strip()
+    for kind in TerminationKind:
+        if cleaned.lower() == kind.value or cleaned == kind.label:
+            return kind
+    choices = "、".join(f"{k.value}（{k.label}）" for k in TerminationKind)
+    raise UserError(f"没有“{cleaned}”这种解除原因，请从以下选择：{choices}。")

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from yuexiu_desk.domain.households import SpecialGroup
 from yuexiu_desk.domain.identity import IdKind, Sex
-from yuexiu_desk.domain.leases import LeaseStatus, RentTier, add_months
+from yuexiu_desk.domain.leases import CURRENT_STATUSES, LeaseStatus, RentTier, add_months
 from yuexiu_desk.domain.money import format_yuan
 from yuexiu_desk.domain.units import UnitCode, hundredths_to_area
 from yuexiu_desk.errors import EnvironmentProblem, UserError
@@ -262,7 +262,7 @@ def _find_lease(
     if unit_code is not None:
         unit_id = find_unit_id_by_code(session, unit_code)
         lease = session.scalar(
-            select(Lease).where(Lease.unit_id == unit_id, Lease.status == LeaseStatus.ACTIVE.value)
+            select(Lease).where(Lease.unit_id == unit_id, Lease.status.in_(CURRENT_STATUSES))
         )
         if lease is None:
             code = session.get(Unit, unit_id)
@@ -345,8 +345,8 @@ def _with_handovers(
         fields["handover_date"] = _day(record.held_on)
         return dataclasses.replace(values, fields=fields, readings=mine.readings, results=mine.results)
     fields["inspection_date"] = _day(record.held_on)
-    if lease.ended_on is not None:
-        fields["move_out_date"] = _day(lease.ended_on)
+    if record.move_out_date is not None:
+        fields["move_out_date"] = _day(record.move_out_date)
     fields["rent_due"] = format_yuan(record.rent_to_day_fen)
     fields["unpaid_bills"] = format_yuan(record.unpaid_bills_fen)
     fields["damages_total"] = format_yuan(record.damages_fen)

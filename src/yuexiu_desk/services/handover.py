@@ -17,7 +17,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from yuexiu_desk.clock import local_date
-from yuexiu_desk.domain.leases import DEFAULT_RULES, LeaseRules, LeaseStatus, prorated_rent_fen
+from yuexiu_desk.domain.leases import (
+    CURRENT_STATUSES,
+    DEFAULT_RULES,
+    LeaseRules,
+    LeaseStatus,
+    prorated_rent_fen,
+)
 from yuexiu_desk.domain.money import yuan_to_fen
 from yuexiu_desk.domain.units import UnitStatus
 from yuexiu_desk.errors import UserError
@@ -105,7 +111,7 @@ def _values(definition: FormDefinition, data: HandoverInput) -> list[HandoverVal
 
 def _lease(session: Session, lease_no: str) -> Lease:
     lease: Lease | None = session.scalar(
-        select(Lease).where(Lease.lease_no == lease_no.strip(), Lease.status == LeaseStatus.ACTIVE.value)
+        select(Lease).where(Lease.lease_no == lease_no.strip(), Lease.status.in_(CURRENT_STATUSES))
     )
     if lease is None:
         raise UserError(f"没有编号为 {lease_no.strip()} 的生效合同，请核对合同编号。")
@@ -206,6 +212,7 @@ def record_moveout(
         lease_id=lease.id,
         kind=MOVEOUT,
         held_on=data.held_on,
+        move_out_date=move_out,
         notes=data.notes.strip(),
         rent_to_day_fen=settlement.rent_to_day_fen,
         damages_fen=settlement.damages_fen,
@@ -218,10 +225,12 @@ def record_moveout(
     handover.values = values
     handover.damages = damages
     session.add(handover)
+    if lease.status == LeaseStatus.ACTIVE.value:
+        lease.ended_on = move_out
+        lease.end_kind = "move_out"
+        lease.end_reason = "退出交接"
+    # A terminated lease keeps its termination date, kind and reason; the move-out day is on the handover.
     lease.status = LeaseStatus.ENDED.value
-    lease.ended_on = move_out
-    lease.end_kind = "move_out"
-    lease.end_reason = "退出交接"
     unit = session.get(Unit, lease.unit_id)
     assert unit is not None
     reason = f"退租腾空（合同 {lease.lease_no}，{move_out} 退出）"

@@ -18,7 +18,7 @@ from yuexiu_desk.domain.households import (
     check_relation,
 )
 from yuexiu_desk.domain.identity import normalize_phone, parse_id_number
-from yuexiu_desk.domain.leases import LeaseStatus, RentTier
+from yuexiu_desk.domain.leases import CURRENT_STATUSES, RentTier
 from yuexiu_desk.domain.money import yuan_to_fen
 from yuexiu_desk.errors import UserError
 from yuexiu_desk.services import people
@@ -172,7 +172,7 @@ def list_households(session: Session) -> list[HouseholdRow]:
         for hid, code, b, e, f, r in session.execute(
             select(Lease.household_id, Unit.code, Unit.building_no, Unit.entrance, Unit.floor, Unit.room)
             .join(Unit, Unit.id == Lease.unit_id)
-            .where(Lease.status == LeaseStatus.ACTIVE.value)
+            .where(Lease.status.in_(CURRENT_STATUSES))
         )
     }
     households = session.scalars(select(Household).options(selectinload(Household.members)))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -13,10 +13,12 @@ from sqlalchemy.orm import Session
 
 from yuexiu_desk.clock import local_date
 from yuexiu_desk.domain.leases import (
+    CURRENT_STATUSES,
     DEFAULT_RULES,
     LeaseRules,
     LeaseStatus,
     RentTier,
+    TerminationKind,
     check_term,
     lease_deadlines,
     lease_end,
@@ -108,7 +110,7 @@ def sign_lease(
         raise UserError("签约日期不能晚于今天。")
     active = session.scalars(
         select(Lease).where(
-            Lease.status == LeaseStatus.ACTIVE.value,
+            Lease.status.in_(CURRENT_STATUSES),
             (Lease.unit_id == unit_id) | (Lease.household_id == data.household_id),
         )
     ).all()
@@ -131,6 +133,7 @@ def sign_lease(
         status=LeaseStatus.ACTIVE.value,
         signed_on=signed_on,
         start_date=data.start,
+        effective_from=data.start,
         end_date=end,
         rent_tier=tier.value,
         rate_fen_per_m2=standard.rate_fen_per_m2,
@@ -270,3 +273,126 @@ def leases_due(session: Session, today: date, rules: LeaseRules = DEFAULT_RULES)
             due = deadlines.renewal_application_due
             items.append(DueItem(row.lease_no, row.unit_code, row.leaseholder, "renewal", due, today > due))
     return sorted(items, key=lambda i: (i.due, i.unit_code))
+
+
+def _current(session: Session, lease_no: str) -> Lease:
+    lease: Lease | None = session.scalar(
+        select(Lease).where(Lease.lease_no == lease_no.strip(), Lease.status.in_(CURRENT_STATUSES))
+    )
+    if lease is None:
+        raise UserError(f"没有编号为 {lease_no.strip()} 的生效合同，请核对合同编号。")
+    return lease
+
+
+def _new_version(session: Session, old: Lease, operator: str, note: str, **changes: Any) -> Lease:
+    """A copy of old with the changes, one version up; old is kept as superseded (history is never overwritten)."""
+    columns = {c.key: getattr(old, c.key) for c in Lease.__table__.columns if c.key not in {"id"}}
+    columns.update(
+        version=old.version + 1,
+        status=LeaseStatus.ACTIVE.value,
+        change_note=note,
+        operator=operator,
+        created_at=session.info["clock"].now(),
+        **changes,
+    )
+    old.status = LeaseStatus.SUPERSEDED.value
+    session.flush()  # the old version leaves "active" before the new one arrives
+    new = Lease(**columns)
+    session.add(new)
+    session.flush()
+    return new
+
+
+def renew_lease(
+    session: Session, lease_no: str, term_months: int, operator: str, rules: LeaseRules = DEFAULT_RULES
+) -> uuid.UUID:
+    """L2 renewal: a new version from the day after the current end, at the standard then in force.
+
+    The renewed term is filed with the bureau again (L3), so its filing starts empty.
+    """
+    old = _current(session, lease_no)
+    if old.status != LeaseStatus.ACTIVE.value:
+        raise UserError(f"合同 {old.lease_no} 已解除，不能续签；如需继续租住请重新配租签约。")
+    today = local_date(session.info["clock"].now())
+    if today > old.end_date:
+        raise UserError(f"合同 {old.lease_no} 已于 {old.end_date} 到期，不能续签；请办理退出或重新签约。")
+    start = old.end_date + timedelta(days=1)
+    end = lease_end(start, term_months)
+    check_term(start, end, rules)
+    tier = RentTier(old.rent_tier)
+    standard = rent_standard_in_force(session, tier, start)
+    new = _new_version(
+        session,
+        old,
+        operator,
+        f"续签：{start} 至 {end}",
+        signed_on=today,
+        start_date=start,
+        end_date=end,
+        effective_from=start,
+        rate_fen_per_m2=standard.rate_fen_per_m2,
+        monthly_rent_fen=monthly_rent_fen(old.gross_area_hundredths, standard.rate_fen_per_m2),
+        filed_on=None,
+        filing_ref="",
+        term_override_reason="",
+    )
+    return new.id
+
+
+def change_rent_tier(
+    session: Session, lease_no: str, tier: RentTier, effective_from: date, reason: str, operator: str
+) -> uuid.UUID:
+    """L6: the household's rent tier changes from a date (e.g. a low-income reduction is granted or ends)."""
+    old = _current(session, lease_no)
+    if tier.value == old.rent_tier:
+        raise UserError(f"合同 {old.lease_no} 已经是{tier.label}，无需变更。")
+    if not (old.effective_from <= effective_from <= old.end_date):
+        raise UserError(f"变更生效日期应在 {old.effective_from} 至 {old.end_date} 之间。")
+    if len(reason.strip()) < 2:
+        raise UserError("请填写变更依据（例如低保证明编号或复核结论）。")
+    standard = rent_standard_in_force(session, tier, effective_from)
+    new = _new_version(
+        session,
+        old,
+        operator,
+        f"租金档次变更为{tier.label}：{reason.strip()}",
+        effective_from=effective_from,
+        rent_tier=tier.value,
+        rate_fen_per_m2=standard.rate_fen_per_m2,
+        monthly_rent_fen=monthly_rent_fen(old.gross_area_hundredths, standard.rate_fen_per_m2),
+    )
+    household = session.get(Household, old.household_id)
+    assert household is not None
+    household.rent_tier = tier.value
+    household.updated_at = session.info["clock"].now()
+    return new.id
+
+
+def terminate_lease(
+    session: Session,
+    lease_no: str,
+    kind: TerminationKind,
+    on: date,
+    reason: str,
+    operator: str,
+    rules: LeaseRules = DEFAULT_RULES,
+) -> date:
+    """End a lease by notice or decision (L7, L8, L9); returns the day the household must have moved out.
+
+    The unit stays occupied until the move-out inspection (services.handover.record_moveout) frees it.
+    """
+    lease = _current(session, lease_no)
+    if lease.status == LeaseStatus.TERMINATED.value:
+        raise UserError(f"合同 {lease.lease_no} 已于 {lease.ended_on} 解除，等待退出交接。")
+    if on < lease.start_date:
+        raise UserError(f"解除日期 {on} 早于合同开始日期 {lease.start_date}，请核对。")
+    detail = reason.strip()
+    if kind.is_violation and len(detail) < 4:
+        raise UserError(f"“{kind.label}”属于违约收回，请写明事实和证据（时间、地点、记录编号）。")
+    vacate_by = on + timedelta(days=rules.relocation_days) if kind is not TerminationKind.EXPIRY else on
+    lease.status = LeaseStatus.TERMINATED.value
+    lease.ended_on = on
+    lease.end_kind = kind.value
+    lease.end_reason = detail or kind.label
+    lease.vacate_by = vacate_by
+    return vacate_by

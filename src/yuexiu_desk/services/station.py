@@ -356,6 +356,7 @@ def _demo_households(session: Session, occupied: list[Unit], rng: random.Random)
                 status=LeaseStatus.ACTIVE.value,
                 signed_on=signed,
                 start_date=start,
+                effective_from=start,
                 end_date=lease_end(start, 36),
                 rent_tier=tier.value,
                 rate_fen_per_m2=rate,

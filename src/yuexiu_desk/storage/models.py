@@ -238,6 +238,10 @@ class Lease(Base):
     signed_on: Mapped[date] = mapped_column(Date)
     start_date: Mapped[date] = mapped_column(Date)
     end_date: Mapped[date] = mapped_column(Date)
+    # From this day the terms of this version apply (its start for a new or renewed lease, the day of a change).
+    effective_from: Mapped[date] = mapped_column(Date)
+    # L9: the day the household must have moved out after a termination (the relocation period's end).
+    vacate_by: Mapped[date | None] = mapped_column(Date, nullable=True)
     rent_tier: Mapped[str] = mapped_column(String(20))
     rate_fen_per_m2: Mapped[int] = mapped_column(Integer)
     gross_area_hundredths: Mapped[int] = mapped_column(Integer)
@@ -280,6 +284,7 @@ class Handover(Base):
     lease_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("lease.id"), index=True)
     kind: Mapped[str] = mapped_column(String(10))  # "checkin" or "moveout"
     held_on: Mapped[date] = mapped_column(Date)
+    move_out_date: Mapped[date | None] = mapped_column(Date, nullable=True)  # the household's last day
     notes: Mapped[str] = mapped_column(Text, default="")
     # Move-out settlement (fen); zero for a check-in. balance > 0 is refunded, < 0 is owed by the household.
     rent_to_day_fen: Mapped[int] = mapped_column(Integer, default=0)

@@ -210,3 +210,26 @@ def test_the_printed_moveout_form_shows_checkin_values_beside_moveout_values_and
     assert "123.40" in moveout_text and "456.70" in moveout_text  # both columns filled from the records
     assert "卫生间镜子破裂" in moveout_text and "120.00" in moveout_text
     assert format_yuan(abs(settlement.balance_fen)) in moveout_text
+
+
+def test_moving_out_after_a_termination_keeps_why_the_lease_ended(
+    demo_store: Store, lease: Lease, clock: FixedClock
+) -> None:
+    from yuexiu_desk.domain.leases import TerminationKind
+    from yuexiu_desk.services.leases import terminate_lease
+
+    today = local_date(clock.now())
+    with demo_store.unit_of_work() as session:
+        terminate_lease(session, lease.lease_no, TerminationKind.OTHER_HOME, today, "已购买商品房", "x")
+        svc.record_moveout(
+            session, lease.lease_no, svc.MoveOutInput(held_on=today, **full_answers("moveout")), "x"
+        )
+    with demo_store.read() as session:
+        ended = session.get(Lease, lease.id)
+        assert ended is not None
+        assert (ended.status, ended.end_kind, ended.ended_on) == (
+            LeaseStatus.ENDED.value,
+            "other_home",
+            today,
+        )
+        assert unit_card(session, ended.unit_id).row.status is UnitStatus.VACANT

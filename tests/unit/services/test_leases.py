@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from stdnum.iso7064 import mod_11_2
 
 from yuexiu_desk.clock import FixedClock, local_date
-from yuexiu_desk.domain.leases import LeaseStatus, RentTier
+from yuexiu_desk.domain.leases import LeaseStatus, RentTier, TerminationKind
 from yuexiu_desk.domain.units import ChangeKind, UnitStatus
 from yuexiu_desk.errors import UserError
 from yuexiu_desk.services import leases as svc
@@ -199,3 +199,80 @@ def test_l2_renewal_reminder_four_months_before_the_end(demo_store: Store, clock
     assert renewal(add_months(end, -4) - timedelta(days=1)) == []
     (item,) = renewal(add_months(end, -4))
     assert item.due == add_months(end, -3) and not item.overdue
+
+
+def _signed(demo_store: Store, clock: FixedClock, months: int = 36) -> tuple[str, Lease]:
+    household_id = new_household(demo_store)
+    with demo_store.unit_of_work() as session:
+        lease_id = svc.sign_lease(
+            session,
+            svc.SignLease(household_id, vacant_code(demo_store, "两室一厅"), local_date(clock.now()), months),
+            "x",
+        )
+        lease = session.get(Lease, lease_id)
+        assert lease is not None
+    return lease.lease_no, lease
+
+
+def _versions(demo_store: Store, lease_no: str) -> list[Lease]:
+    with demo_store.read() as session:
+        return list(session.scalars(select(Lease).where(Lease.lease_no == lease_no).order_by(Lease.version)))
+
+
+def test_l2_renewal_is_a_new_version_from_the_day_after_the_end(demo_store: Store, clock: FixedClock) -> None:
+    lease_no, first = _signed(demo_store, clock)
+    with demo_store.unit_of_work() as session:
+        svc.add_rent_standard(
+            session, RentTier.STANDARD, "11.50", first.end_date + timedelta(days=1), "（测试）调价"
+        )
+        svc.renew_lease(session, lease_no, 36, "李明")
+    old, new = _versions(demo_store, lease_no)
+    assert old.status == LeaseStatus.SUPERSEDED.value and new.status == LeaseStatus.ACTIVE.value
+    assert (old.start_date, old.end_date, old.monthly_rent_fen) == (first.start_date, first.end_date, 60434)
+    assert new.start_date == first.end_date + timedelta(days=1) == new.effective_from
+    assert new.monthly_rent_fen == 63181  # 54.94 m² × 11.50 元, the standard in force at the renewed start
+    assert new.filed_on is None  # L3: the renewal is filed again
+    with demo_store.read() as session:
+        assert [r.version for r in svc.list_leases(session, active_only=True) if r.lease_no == lease_no] == [
+            2
+        ]
+
+
+def test_l6_a_rent_tier_change_takes_effect_on_its_date_and_keeps_history(
+    demo_store: Store, clock: FixedClock
+) -> None:
+    lease_no, first = _signed(demo_store, clock)
+    when = first.start_date + timedelta(days=40)
+    with pytest.raises(UserError, match="依据"), demo_store.unit_of_work() as session:
+        svc.change_rent_tier(session, lease_no, RentTier.LOW_INCOME, when, "", "x")
+    with demo_store.unit_of_work() as session:
+        svc.change_rent_tier(session, lease_no, RentTier.LOW_INCOME, when, "低保证明 江岸民〔2026〕12号", "x")
+    old, new = _versions(demo_store, lease_no)
+    assert (old.rent_tier, old.monthly_rent_fen) == ("standard", 60434)
+    assert (new.rent_tier, new.effective_from, new.monthly_rent_fen) == ("low_income", when, 13735)
+    assert (new.start_date, new.end_date) == (old.start_date, old.end_date)
+    with pytest.raises(UserError, match="已经是"), demo_store.unit_of_work() as session:
+        svc.change_rent_tier(session, lease_no, RentTier.LOW_INCOME, when, "重复", "x")
+
+
+def test_l7_l8_l9_termination_sets_a_move_out_deadline_and_needs_evidence_for_violations(
+    demo_store: Store, clock: FixedClock
+) -> None:
+    lease_no, _ = _signed(demo_store, clock)
+    today = local_date(clock.now())
+    with pytest.raises(UserError, match="证据"), demo_store.unit_of_work() as session:
+        svc.terminate_lease(session, lease_no, TerminationKind.SUBLET, today, "", "x")
+    with demo_store.unit_of_work() as session:
+        vacate_by = svc.terminate_lease(
+            session, lease_no, TerminationKind.ARREARS, today, "累计欠租 6 个月，催缴无效", "x"
+        )
+    assert vacate_by == today + timedelta(days=90)  # L9: 合理的搬迁期 (setting, default 90 days)
+    (lease,) = _versions(demo_store, lease_no)
+    assert lease.status == LeaseStatus.TERMINATED.value and lease.end_kind == "arrears"
+    with demo_store.read() as session:
+        assert unit_card(session, lease.unit_id).row.status is UnitStatus.OCCUPIED  # until the move-out
+        assert any(r.lease_no == lease_no for r in svc.list_leases(session))
+    with pytest.raises(UserError, match="已于"), demo_store.unit_of_work() as session:
+        svc.terminate_lease(session, lease_no, TerminationKind.EXPIRY, today, "", "x")
+    with pytest.raises(UserError, match="不能续签"), demo_store.unit_of_work() as session:
+        svc.renew_lease(session, lease_no, 12, "x")

@@ -176,3 +176,29 @@ def test_a_station_file_from_the_first_release_upgrades_with_its_data(tmp_path: 
     finally:
         store.close()
     assert len(list(paths.backups.glob("before-upgrade-0001-*.sqlite3"))) == 1
+
+
+def test_leases_from_before_lease_versions_take_effect_from_their_start(tmp_path: Path) -> None:
+    """0004 gives every existing lease an effective_from equal to its start (frozen 0003-era rows)."""
+    paths = StationPaths(tmp_path)
+    engine = make_engine(paths.database)
+    with engine.begin() as conn:
+        migrate.upgrade(conn, "0003")
+        for statement in (
+            "INSERT INTO building VALUES ('b' || hex(zeroblob(15)), 1, '1栋', 16, 2, 2, 0)",
+            "INSERT INTO unit VALUES ('u' || hex(zeroblob(15)), 'b' || hex(zeroblob(15)), '1-1-101', 1, 1, 1, 1,"
+            " '一室一厅', 4200, 3300, '南', 1, '', 'occupied', 0, '2025-01-01 00:00:00')",
+            "INSERT INTO household VALUES ('h' || hex(zeroblob(15)), 'standard', '', 0,"
+            " '2025-01-01 00:00:00', '2025-01-01 00:00:00')",
+            "INSERT INTO lease (id, lease_no, version, household_id, unit_id, status, signed_on, start_date,"
+            " end_date, rent_tier, rate_fen_per_m2, gross_area_hundredths, monthly_rent_fen, deposit_fen,"
+            " term_override_reason, filing_ref, end_kind, end_reason, change_note, operator, created_at)"
+            " VALUES ('l' || hex(zeroblob(15)), 'OLD-2025-0001', 1, 'h' || hex(zeroblob(15)),"
+            " 'u' || hex(zeroblob(15)), 'active', '2025-02-20', '2025-03-01', '2028-02-29', 'standard', 1100,"
+            " 4200, 46200, 100000, '', '', '', '', '签订', 'x', '2025-02-20 00:00:00')",
+        ):
+            conn.execute(text(statement))
+    engine.dispose()
+    Store.open(paths).close()
+    with sqlite3.connect(paths.database) as conn:
+        assert conn.execute("SELECT effective_from, vacate_by FROM lease").fetchone() == ("2025-03-01", None)
