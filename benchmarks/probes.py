@@ -104,15 +104,24 @@ def create_window(gui_app: Any, store: Any) -> Any:
     setup = getattr(gui_app, "setup_application", None)
     if setup is not None:
         setup(_qapp())
-    return gui_app.create_main_window(store)
+    window = gui_app.create_main_window(store)
+    freeze = getattr(gui_app, "freeze_startup_objects", None)  # gui.app.run does this after the window
+    if freeze is not None:
+        freeze()
+    return window
 
 
 def close_cards(window: Any) -> None:
-    """ADAPT HERE: close what a scan opened (the clerk closes the card before the next scan)."""
+    """ADAPT HERE: close what a scan opened (the clerk closes the card before the next scan), then let the
+    window go idle, as it does between two real scans (seconds apart): work it deferred until after the
+    card was painted must not land in the next scan's time."""
     for widget in _qapp().topLevelWidgets():
         if widget is not window and widget.isVisible():
             widget.close()
-    _qapp().processEvents()
+    settle = now_ns() + 30_000_000
+    while now_ns() < settle:
+        _qapp().processEvents()
+        time.sleep(0.001)
 
 
 # ---------------------------------------------------------------- b. scan → card in the GUI
@@ -146,6 +155,50 @@ def card_shown(window: Any, code: str) -> bool:
     return any(w.isVisible() and code in w.windowTitle() for w in _qapp().topLevelWidgets())
 
 
+def register_shows(window: Any, code: str) -> bool:
+    """ADAPT HERE: True once the main window has caught up with a scan: its register's current row is the
+    scanned unit (the app may do this after the card is painted)."""
+    page = getattr(window, "register", None)
+    view = getattr(page, "view", None)
+    if view is None:
+        return True
+    index = view.currentIndex()
+    return bool(index.isValid() and index.siblingAtColumn(0).data() == code)
+
+
+def _card_paint_watch() -> Any:
+    """An application event filter that notes when the card's first paint is complete: at the first event
+    after the card's paint events that is not one of them (painting a window paints all its children at
+    once, so nothing else runs in between)."""
+    from PySide6.QtCore import QEvent, QObject
+    from PySide6.QtWidgets import QWidget
+
+    class Watch(QObject):
+        def __init__(self) -> None:
+            super().__init__()
+            self.code = ""
+            self.painting = False
+            self.done_ns: int | None = None
+
+        def expect(self, code: str) -> None:
+            self.code, self.painting, self.done_ns = code, False, None
+
+        def eventFilter(self, watched: Any, event: Any) -> bool:
+            if self.code and self.done_ns is None:
+                is_card_paint = (
+                    event.type() == QEvent.Type.Paint
+                    and isinstance(watched, QWidget)
+                    and self.code in watched.window().windowTitle()
+                )
+                if is_card_paint:
+                    self.painting = True
+                elif self.painting:
+                    self.done_ns = now_ns()
+            return False
+
+    return Watch()
+
+
 def probe_gui_scan(args: argparse.Namespace) -> None:
     try:
         from yuexiu_desk.gui import app as gui_app
@@ -174,21 +227,29 @@ def probe_gui_scan(args: argparse.Namespace) -> None:
         station_code = require_station(session).code
         units = list(session.execute(select(Unit.id, Unit.code)))
     rng = random.Random(7)
-    times = []
+    watch = _card_paint_watch()
+    app.installEventFilter(watch)
+    times, caught_up = [], []
     for unit_id, code in rng.sample(units, args.reps):
         text = unit_payload(station_code, unit_id)
+        watch.expect(code)
         started = now_ns()
         entry(text)
         app.processEvents()  # the card is seen once it is painted, not when show() is called
         deadline = started + 2_000_000_000
-        while not card_shown(window, code):
+        while not card_shown(window, code) or (watch.painting is False and now_ns() < started + 200_000_000):
             app.processEvents()
             if now_ns() > deadline:
                 emit(unavailable=f"no card for {code} became visible within 2 s (adapt probes.card_shown)")
                 return
-        times.append((now_ns() - started) / 1e9)
+        seen = now_ns()
+        times.append(((watch.done_ns or seen) - started) / 1e9)
+        while not register_shows(window, code) and now_ns() < deadline:
+            app.processEvents()
+        caught_up.append((now_ns() - started) / 1e9)
+        watch.expect("")
         close_cards(window)
-    emit(times=times)
+    emit(times=times, caught_up=caught_up)
     window.close()
     store.close()
 
@@ -309,7 +370,7 @@ def probe_gui_filter(args: argparse.Namespace) -> None:
 def probe_rss(args: argparse.Namespace) -> None:
     """Open the 50k store (and the GUI with its register when it exists) and run the keystrokes."""
     from yuexiu_desk.paths import StationPaths
-    from yuexiu_desk.services.units import UnitFilter, fetch_rows, search_unit_ids
+    from yuexiu_desk.services.units import UnitFilter, fetch_rows_by_key, search_unit_keys
     from yuexiu_desk.storage.db import Store
 
     store = Store.open(StationPaths(Path(args.data_dir)))
@@ -334,8 +395,8 @@ def probe_rss(args: argparse.Namespace) -> None:
     for _ in range(2):
         for text in [*KEYSTROKES, ""]:
             with store.read() as session:
-                ids = search_unit_ids(session, UnitFilter(text=text))
-                fetch_rows(session, ids[:PAGE])
+                keys = search_unit_keys(session, UnitFilter(text=text))
+                fetch_rows_by_key(session, keys[:PAGE])
     emit(rss_mb=_max_rss_mb(), gui=gui)
     store.close()
 

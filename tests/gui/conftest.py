@@ -96,6 +96,9 @@ def open_window(
         qtbot.addWidget(window)
         window.show()
         qtbot.waitExposed(window)
+        qtbot.waitUntil(
+            lambda: window.listening
+        )  # the scanner is listened to from just after the first paint
         opened.append(window)
         return window
 

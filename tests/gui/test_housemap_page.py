@@ -75,3 +75,87 @@ def test_legend_counts_and_building_selector(window, demo_store):
     assert page.legend.text_of(UnitStatus.VACANT) == f"空置 {two[UnitStatus.VACANT]}"
     assert not page.map_widget(1).isVisibleTo(page)
     assert page.map_widget(2).isVisibleTo(page)
+
+
+# --- built when needed: only the buildings on screen, only when the page is shown ---------------------
+
+
+def change(window, demo_store, wait_job, code, status, reason):
+    from yuexiu_desk.services.units import change_status, find_unit_id_by_code
+
+    with demo_store.read() as session:
+        unit_id = find_unit_id_by_code(session, code)
+    with wait_job(window.runner):
+        window.runner.run(lambda s: change_status(s, unit_id, status, reason, "前台"), topic="units")
+
+
+def test_pages_are_built_on_first_visit(window, qtbot):
+    from yuexiu_desk.gui.pages.housemap import HouseMapPage
+    from yuexiu_desk.gui.pages.statistics import StatisticsPage
+
+    assert not isinstance(window.pages.widget(1), HouseMapPage)  # start-up builds the register only
+    assert not isinstance(window.pages.widget(2), StatisticsPage)
+    window.show_page(1)
+    page = window.pages.widget(1)
+    assert isinstance(page, HouseMapPage) and page is window.housemap and page.isVisible()
+    window.show_page(2)
+    assert window.pages.widget(2) is window.statistics and window.statistics.isVisible()
+    window.show_page(1)
+    assert window.housemap is page and window.pages.count() == 3
+
+
+def test_a_station_with_many_buildings_opens_on_the_first_one_only(window, qtbot, monkeypatch, demo_store):
+    from yuexiu_desk.gui.pages import housemap
+
+    monkeypatch.setattr(housemap, "ALL_BUILDINGS_AT_MOST", 1)
+    window.show_page(1)
+    page = window.housemap
+    assert page.building_combo.currentText() == "1栋"
+    assert page.selected_buildings() == [1]
+    assert page.loads == 1  # building 2's grid was not built
+    assert page.legend.total_label.text() == "共 96 套"
+    page.building_combo.setCurrentIndex(page.building_combo.findText("2栋"))
+    assert page.loads == 2 and page.map_widget(2).isVisibleTo(page)
+    assert page.legend.total_label.text() == "共 98 套"
+    page.building_combo.setCurrentIndex(page.building_combo.findText("1栋"))
+    assert page.loads == 2  # built once, shown again
+
+
+def test_a_change_while_the_map_is_hidden_shows_when_it_is_shown_again(window, qtbot, demo_store, wait_job):
+    window.show_page(1)
+    page = window.housemap
+    loads = page.loads
+    before = page.map_widget(1).cell(16, 2, 3).status
+    assert before is UnitStatus.OCCUPIED
+    window.show_page(0)
+    change(window, demo_store, wait_job, "1-2-1603", UnitStatus.UNDER_REPAIR, "卫生间漏水维修")
+    assert page.loads == loads  # nothing read while the page is hidden
+    repairs = page.legend.text_of(UnitStatus.UNDER_REPAIR)
+    window.show_page(1)
+    assert page.loads == loads + 2  # both buildings are on screen ("全部楼栋")
+    widget = page.map_widget(1)
+    assert widget.cell(16, 2, 3).status is UnitStatus.UNDER_REPAIR
+    assert page.legend.text_of(UnitStatus.UNDER_REPAIR) != repairs
+    qtbot.waitExposed(widget)
+    image = widget.grab().toImage()
+    rect = widget.cell_rect(16, 2, 3)
+    ratio = widget.devicePixelRatioF()
+    pixel = image.pixelColor(int((rect.left() + 3) * ratio), int((rect.top() + 3) * ratio))
+    assert pixel.name().upper() == STATUS_COLOURS[UnitStatus.UNDER_REPAIR].upper()
+
+
+def test_a_change_on_screen_reloads_the_shown_building_only(window, qtbot, monkeypatch, demo_store, wait_job):
+    from yuexiu_desk.gui.pages import housemap
+
+    monkeypatch.setattr(housemap, "ALL_BUILDINGS_AT_MOST", 1)
+    window.show_page(1)
+    page = window.housemap
+    page.building_combo.setCurrentIndex(page.building_combo.findText("2栋"))
+    page.building_combo.setCurrentIndex(page.building_combo.findText("1栋"))
+    assert page.loads == 2
+    change(window, demo_store, wait_job, "2-2-903", UnitStatus.UNDER_REPAIR, "墙面渗水维修")
+    assert page.loads == 3  # building 1 (on screen) reloaded, building 2 only marked stale
+    assert page.map_widget(2).cell(9, 2, 3).status is UnitStatus.UNDER_REPAIR  # asked for: fresh
+    assert page.loads == 4
+    with demo_store.read() as session:
+        assert page.map_widget(2).building_map == house_map(session, 2)

@@ -178,3 +178,27 @@ def test_refresh_that_moves_rows_keeps_the_whole_selection(window, qtbot, demo_s
     assert page.model.unit_id(page.view.currentIndex().row()) == current
     assert vacant.id not in page.selected_unit_ids()
     assert len(page.selected_codes()) == 3
+
+
+def test_the_model_holds_int_keys_and_makes_uuids_for_shown_rows_only(window, demo_store):
+    from yuexiu_desk.gui.models import UNIT_ID_ROLE
+    from yuexiu_desk.services.units import find_unit_id_by_code
+
+    model = window.register.model
+    with demo_store.read() as session:
+        rows = list_units(session)
+        elsewhere = find_unit_id_by_code(session, "2-1-101")
+    assert all(type(model.key(r)) is int for r in range(model.rowCount()))
+    assert [model.unit_id(r) for r in range(model.rowCount())] == [r.id for r in rows]
+    assert model.index(3, 0).data(UNIT_ID_ROLE) == str(rows[3].id)
+    assert model.row_of(rows[150].id) == 150
+    assert model.rows_of_keys([model.key(7), model.key(0)]) == [7, 0]
+    model.set_filter(UnitFilter(text="1-"))
+    assert model.row_of(elsewhere) is None  # not in this search
+    assert model.unit_id(model.rowCount()) is None
+
+
+def test_sorted_model_passes_qt_model_tester(window, qtmodeltester):
+    page = window.register
+    page.view.horizontalHeader().setSortIndicator(STATUS_COLUMN, Qt.SortOrder.DescendingOrder)
+    qtmodeltester.check(page.model)

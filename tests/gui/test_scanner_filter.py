@@ -486,3 +486,18 @@ def test_scan_over_a_modal_dialog_asks_to_finish_it_first(window, qtbot, scanner
     window.register.search.setFocus()
     scan(qtbot, window.register.search, unit_payload(DEMO_STATION_CODE, other), scanner_time)
     assert window.cards.card(other) is not None
+
+
+def test_the_register_follows_a_scan_once_the_card_is_painted(window, qtbot, scanner_time, unit_id):
+    target = unit_id("2-2-903")
+    search = window.register.search
+    search.setFocus()
+    scan(qtbot, search, unit_payload(DEMO_STATION_CODE, target), scanner_time)
+    card = window.cards.card(target)
+    assert card is not None and card.isVisible()
+    view = window.register.view
+    qtbot.waitUntil(
+        lambda: view.currentIndex().isValid() and view.currentIndex().siblingAtColumn(0).data() == "2-2-903"
+    )
+    assert window.register.selected_codes() == ["2-2-903"]
+    assert "2-2-903" in window.statusBar().currentMessage()

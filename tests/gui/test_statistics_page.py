@@ -58,3 +58,21 @@ def test_new_status_change_is_counted(window, demo_store, wait_job):
         window.runner.run(lambda s: change_status(s, vacant.id, UnitStatus.RESERVED, "配租公示预留", "前台"))
     assert page.kind_counts()["合计"] == before + 1
     assert page.kind_counts()["预留"] >= 1
+
+
+def test_a_hidden_page_recounts_when_shown_again(window, demo_store, wait_job):
+    from yuexiu_desk.domain.units import UnitStatus
+    from yuexiu_desk.services.units import UnitFilter, change_status, list_units
+
+    window.show_page(2)
+    page = window.statistics
+    total = page.statistics.total
+    window.show_page(0)
+    with demo_store.read() as session:
+        vacant = list_units(session, UnitFilter(status=UnitStatus.VACANT))[0]
+    with wait_job(window.runner):
+        window.runner.run(lambda s: change_status(s, vacant.id, UnitStatus.RESERVED, "配租公示预留", "前台"))
+    assert page.statistics.total == total  # not counted while nobody looks
+    window.show_page(2)
+    assert page.statistics.total == total + 1
+    assert page.range_label.text().endswith(f"异动共 {total + 1} 次")

@@ -296,3 +296,50 @@ def test_closing_the_window_waits_for_a_change_queued_behind_a_slow_job(window, 
     assert after.row.status == UnitStatus.OCCUPIED
     assert after.history[0].reason == "配租签约入住"
     assert window.cards.cards() == []
+
+
+# --- one closed card is kept and filled with the next unit ----------------------------------------
+
+
+def test_a_closed_card_is_reused_for_the_next_unit(window, qtbot, unit_id, demo_store):
+    first = window.open_unit(unit_id("1-1-101"))
+    first.reject()
+    assert window.cards.cards() == []
+    with demo_store.read() as session:
+        moved = next(
+            r
+            for r in list_units(session, UnitFilter(status=UnitStatus.UNDER_REPAIR))
+            if unit_card(session, r.id).history
+        )
+        expected = unit_card(session, moved.id)
+    card = window.open_unit(moved.id)
+    assert card is first and card.isVisible()  # the same window, filled again
+    assert card.unit_id == moved.id and card.code == moved.code == card.code_label.text()
+    assert card.windowTitle() == f"房源卡片 · {moved.code}"
+    assert card.status_chip.text() == "维修中" and card.values["房态"].text() == "维修中"
+    assert card.history_model.rowCount() == len(expected.history) and card.history_view.isVisible()
+    assert window.cards.cards() == [card]
+    other = window.open_unit(unit_id("1-1-102"))  # while it is open, another unit gets its own card
+    assert other is not card and len(window.cards.cards()) == 2
+
+
+def test_a_card_closed_with_its_change_dialog_open_is_not_reused(window, qtbot, unit_id, demo_store):
+    vacant = first_unit_with(demo_store, UnitStatus.VACANT)
+    card = window.open_unit(vacant.id)
+    dialog = card.change_status()
+    assert dialog is not None and card.is_busy()
+    window.cards.close_all()
+    qtbot.waitUntil(lambda: not card.isVisible())
+    again = window.open_unit(unit_id("1-1-102"))
+    assert again is not card
+
+
+def test_the_card_of_a_vanished_unit_says_so_and_stays_closed(window, unit_id, messages):
+    import uuid
+
+    window.open_unit(unit_id("1-1-101")).reject()
+    assert window.open_unit(uuid.uuid4()) is None  # through the kept card
+    assert window.open_unit(uuid.uuid4()) is None  # and through a new one
+    assert len(messages.texts("warning")) == 2
+    assert window.cards.cards() == []
+    assert window.open_unit(unit_id("1-1-102")).code == "1-1-102"

@@ -10,9 +10,19 @@ import logging
 import re
 import uuid
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QStandardPaths, Qt
-from PySide6.QtGui import QAction, QCloseEvent, QDragEnterEvent, QDropEvent, QGuiApplication, QKeySequence
+from PySide6.QtCore import QStandardPaths, Qt, QTimer
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QDragEnterEvent,
+    QDropEvent,
+    QGuiApplication,
+    QKeySequence,
+    QPaintEvent,
+    QShowEvent,
+)
 from PySide6.QtWidgets import (
     QApplication,
     QFileDialog,
@@ -32,25 +42,27 @@ from yuexiu_desk.domain.units import hundredths_to_area
 from yuexiu_desk.errors import EnvironmentProblem, UserError
 from yuexiu_desk.gui import messages
 from yuexiu_desk.gui.dialogs import LabelPrintDialog
-from yuexiu_desk.gui.imageinput import IMAGE_FILTER, accepts, source_from_mime
 from yuexiu_desk.gui.oprunner import OpRunner
 from yuexiu_desk.gui.pages.firstrun import FirstRunPage
-from yuexiu_desk.gui.pages.housemap import HouseMapPage
 from yuexiu_desk.gui.pages.register import RegisterPage
-from yuexiu_desk.gui.pages.statistics import StatisticsPage
 from yuexiu_desk.gui.scanner import ScannerFilter
 from yuexiu_desk.gui.unitcard import CardManager, UnitCardDialog
 from yuexiu_desk.paths import StationPaths
-from yuexiu_desk.services.lookup import resolve
-from yuexiu_desk.services.scan import ScanOutcome, scan_image
 from yuexiu_desk.services.station import StationInfo, install_demo, station_info
 from yuexiu_desk.storage.db import Store
+
+if TYPE_CHECKING:
+    # Imported where first used: start-up pays only for what the first window shows.
+    from yuexiu_desk.gui.pages.housemap import HouseMapPage
+    from yuexiu_desk.gui.pages.statistics import StatisticsPage
+    from yuexiu_desk.services.scan import ScanOutcome
 
 log = logging.getLogger(__name__)
 
 APP_TITLE = "服务站桌面 yuexiu-desk"
 PAGE_NAMES = ("房源台账", "房态图", "异动统计")
 SCAN_BLOCKED = "请先完成当前对话框，再扫描。"
+LISTEN_AT_LATEST_MS = 200  # after the window is shown (normally it is right after its first paint)
 
 _UNSAFE_IN_NAMES = re.compile(r'[\\/:*?"<>|\x00-\x1f]+')
 
@@ -85,12 +97,15 @@ class MainWindow(QMainWindow):
         self.scanner = scanner
         self._labels_dir = labels_dir
         self.register: RegisterPage | None = None
-        self.housemap: HouseMapPage | None = None
-        self.statistics: StatisticsPage | None = None
+        # Built on first visit (or first use): start-up pays only for the register.
+        self._housemap: HouseMapPage | None = None
+        self._statistics: StatisticsPage | None = None
         self.first_run: FirstRunPage | None = None
         self.print_dialog: LabelPrintDialog | None = None
         self.info: StationInfo | None = None
         self._shut_down = False
+        self.listening = False  # to the scanner: from just after the first paint
+        self._listen_soon = False
 
         self.setWindowTitle(window_title(None))
         self.resize(1280, 820)
@@ -106,12 +121,29 @@ class MainWindow(QMainWindow):
         runner.changed.connect(self._on_changed)
         runner.busy.connect(self._on_busy)
         scanner.scanned.connect(self.open_scanned)
-        app = QApplication.instance()
-        if isinstance(app, QApplication):
-            scanner.install(app)
         self.load_station()
 
     # --- construction -------------------------------------------------------------------------------
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        if not self._listen_soon and not self._shut_down:
+            # The scanner's filter sees every event of the application; the first event of one of Qt's
+            # private helper objects (animation timer, gesture manager) costs PySide some 20 ms of type
+            # look-ups, once. Start listening once the window is on screen, not while it is being built.
+            self._listen_soon = True
+            QTimer.singleShot(0, self, self._listen_to_scanner)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if not self.listening:  # should no paint of the window itself come, listen anyway
+            QTimer.singleShot(LISTEN_AT_LATEST_MS, self, self._listen_to_scanner)
+
+    def _listen_to_scanner(self) -> None:
+        app = QApplication.instance()
+        if isinstance(app, QApplication) and not self._shut_down and not self.listening:
+            self.scanner.install(app)
+            self.listening = True
+
     def _action(self, text: str, shortcut: QKeySequence | str | None, slot, tip: str = "") -> QAction:
         action = QAction(text, self)
         if shortcut:
@@ -203,18 +235,16 @@ class MainWindow(QMainWindow):
 
     def _build_workspace(self) -> QWidget:
         self.register = RegisterPage(self.store)
-        self.housemap = HouseMapPage(self.store)
-        self.statistics = StatisticsPage(self.store)
         self.register.unit_activated.connect(self.open_unit)
-        self.housemap.unit_activated.connect(self.open_unit)
 
         self.nav = QListWidget()
         self.nav.setObjectName("nav")
         self.nav.setFixedWidth(150)
         self.nav.addItems(list(PAGE_NAMES))
         self.pages = QStackedWidget()
-        for page in (self.register, self.housemap, self.statistics):
-            self.pages.addWidget(page)
+        self.pages.addWidget(self.register)
+        for _name in PAGE_NAMES[1:]:
+            self.pages.addWidget(QWidget())  # a placeholder until the page is first needed
         self.nav.currentRowChanged.connect(self._nav_changed)
         self.nav.setCurrentRow(0)
 
@@ -225,6 +255,45 @@ class MainWindow(QMainWindow):
         layout.addWidget(self.nav)
         layout.addWidget(self.pages, 1)
         return workspace
+
+    @property
+    def housemap(self) -> HouseMapPage | None:
+        """The 房态图 page, built now if this is its first use (None before a station exists)."""
+        if self._housemap is None and self.register is not None:
+            from yuexiu_desk.gui.pages.housemap import HouseMapPage
+
+            page = HouseMapPage(self.store)
+            page.unit_activated.connect(self.open_unit)
+            self._install_page(PAGE_NAMES.index("房态图"), page)
+            self._housemap = page
+        return self._housemap
+
+    @property
+    def statistics(self) -> StatisticsPage | None:
+        """The 异动统计 page, built now if this is its first use (None before a station exists)."""
+        if self._statistics is None and self.register is not None:
+            from yuexiu_desk.gui.pages.statistics import StatisticsPage
+
+            page = StatisticsPage(self.store)
+            self._install_page(PAGE_NAMES.index("异动统计"), page)
+            self._statistics = page
+        return self._statistics
+
+    def page(self, index: int) -> QWidget | None:
+        """The page at a navigation index (see PAGE_NAMES), built now if needed."""
+        if self.register is None or not 0 <= index < len(PAGE_NAMES):
+            return None
+        builders = (lambda: self.register, lambda: self.housemap, lambda: self.statistics)
+        return builders[index]()
+
+    def _install_page(self, index: int, page: QWidget) -> None:
+        placeholder = self.pages.widget(index)
+        current = self.pages.currentIndex()
+        self.pages.insertWidget(index, page)
+        if placeholder is not None:
+            self.pages.removeWidget(placeholder)
+            placeholder.deleteLater()
+        self.pages.setCurrentIndex(current)
 
     # --- station ------------------------------------------------------------------------------------
     def load_station(self) -> None:
@@ -291,9 +360,12 @@ class MainWindow(QMainWindow):
         self.cards.refresh_all()
 
     def refresh_pages(self) -> None:
-        for page in (self.register, self.housemap, self.statistics):
+        if self.register is not None:
+            self.register.refresh()
+        # Pages not built yet read fresh data when they are; built ones reload when on screen.
+        for page in (self._housemap, self._statistics):
             if page is not None:
-                page.refresh()
+                page.data_changed()
 
     def _on_busy(self, busy: bool) -> None:
         self.busy_label.setText(self.runner.current_description() if busy else "")
@@ -306,6 +378,7 @@ class MainWindow(QMainWindow):
             self.nav.setCurrentRow(index)
 
     def _nav_changed(self, row: int) -> None:
+        self.page(row)  # built on first visit
         self.pages.setCurrentIndex(row)
         page = self.pages.currentWidget()
         if page is not None:
@@ -334,15 +407,29 @@ class MainWindow(QMainWindow):
 
     def open_text(self, text: str) -> UnitCardDialog | None:
         """A typed unit code or a scanned payload → that unit's card; a clear message otherwise."""
+        from yuexiu_desk.services.lookup import resolve
+
         try:
             with self.store.read() as session:
                 resolved = resolve(session, text)
         except (UserError, EnvironmentProblem) as exc:
             self.notify(exc.message, error=True)
             return None
-        if self.register is not None:
-            self.register.select_unit(resolved.record_id)
-        return self.open_unit(resolved.record_id)
+        unit_id = resolved.record_id
+        card = self.cards.open(unit_id)
+        if card is None:
+            return None
+        code = card.code
+
+        def catch_up() -> None:
+            self.statusBar().showMessage(f"已打开房源 {code}", 5000)
+            if self.register is not None:
+                self.register.select_unit(unit_id)
+
+        # The card first, that is what the clerk waits for: the main window (status bar, the register row,
+        # whose scroll and repaint cost more than the card) catches up once the card is painted.
+        card.after_paint(catch_up)
+        return card
 
     def open_scanned(self, text: str) -> None:
         """A scan from any window. With a modal dialog open (a status change, printing, a message) the card
@@ -362,12 +449,16 @@ class MainWindow(QMainWindow):
             self.lookup_edit.selectAll()
 
     def recognise_image_file(self) -> None:
+        from yuexiu_desk.gui.imageinput import IMAGE_FILTER
+
         start = str(Path.home())
         chosen, _filter = QFileDialog.getOpenFileName(self, "识别标签图片", start, IMAGE_FILTER)
         if chosen:
             self.recognise(Path(chosen))
 
     def recognise_clipboard(self) -> None:
+        from yuexiu_desk.gui.imageinput import source_from_mime
+
         source = source_from_mime(QGuiApplication.clipboard().mimeData())
         if source is None:
             self.notify("剪贴板里没有图片，也没有房号或标签内容。请先复制标签的照片或截图。", error=True)
@@ -378,6 +469,8 @@ class MainWindow(QMainWindow):
 
     def recognise(self, source: Path | bytes) -> int:
         """Decode the QR codes in an image in the background, then open the first unit found."""
+        from yuexiu_desk.services.scan import scan_image
+
         self.statusBar().showMessage("正在识别二维码…")
         return self.runner.run(
             lambda session: scan_image(session, source),
@@ -416,12 +509,16 @@ class MainWindow(QMainWindow):
 
     # --- drag and drop ------------------------------------------------------------------------------
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        from yuexiu_desk.gui.imageinput import accepts
+
         if self.info is not None and accepts(event.mimeData()):
             event.acceptProposedAction()
         else:
             event.ignore()
 
     def dropEvent(self, event: QDropEvent) -> None:
+        from yuexiu_desk.gui.imageinput import source_from_mime
+
         source = source_from_mime(event.mimeData())
         if isinstance(source, Path | bytes):
             event.acceptProposedAction()

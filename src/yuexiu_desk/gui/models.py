@@ -1,12 +1,13 @@
-"""Table models. The register model is lazy: it holds only the ids of the current search (filtered and
-sorted in SQL) and fetches rows a page at a time into a small LRU cache, so it stays instant at 50k units.
+"""Table models. The register model is lazy: it holds only the keys of the current search (filtered and
+sorted in SQL, one int per unit) and fetches rows a page at a time into a small LRU cache, so it stays
+instant at 50k units. UUIDs are made only for the rows that are shown or opened.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +17,15 @@ from PySide6.QtGui import QColor
 from yuexiu_desk.clock import local_text
 from yuexiu_desk.domain.units import UnitStatus
 from yuexiu_desk.gui.style import status_colour, status_tint
-from yuexiu_desk.services.units import ChangeEventRow, UnitFilter, UnitRow, fetch_rows, search_unit_ids
+from yuexiu_desk.services.units import (
+    ChangeEventRow,
+    UnitFilter,
+    UnitKey,
+    UnitRow,
+    fetch_rows_by_key,
+    search_unit_keys,
+    unit_keys,
+)
 from yuexiu_desk.storage.db import Store
 
 Index = QModelIndex | QPersistentModelIndex
@@ -51,11 +60,46 @@ UNIT_COLUMNS: tuple[Column, ...] = (
 )
 STATUS_COLUMN = len(UNIT_COLUMNS) - 1
 
+# data() runs for every role of every visible cell at each repaint (some 1,300 calls for one screen of the
+# register), so its constants are plain ints and tuples made once.
+_DISPLAY_ROLE = int(_DISPLAY)
+_ALIGNMENT_ROLE = int(Qt.ItemDataRole.TextAlignmentRole)
+_TOOLTIP_ROLE = int(Qt.ItemDataRole.ToolTipRole)
+_DECORATION_ROLE = int(Qt.ItemDataRole.DecorationRole)
+_BACKGROUND_ROLE = int(Qt.ItemDataRole.BackgroundRole)
+_UNIT_ID_ROLE = int(UNIT_ID_ROLE)
+_ROW_ROLES = frozenset((_TOOLTIP_ROLE, _DECORATION_ROLE, _BACKGROUND_ROLE, _UNIT_ID_ROLE))
+_ALIGNMENTS = tuple(column.align for column in UNIT_COLUMNS)
+_ROW_FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+_NO_FLAGS = Qt.ItemFlag.NoItemFlags
+
+
+class _Line:
+    """A fetched register line with its cell texts, formatted once when its page is fetched."""
+
+    __slots__ = ("row", "texts")
+
+    def __init__(self, row: UnitRow) -> None:
+        self.row = row
+        self.texts = tuple(column.value(row) for column in UNIT_COLUMNS)
+
+
+_COLOURS: dict[UnitStatus, tuple[QColor, QColor | None]] = {}
+
+
+def _status_colours(status: UnitStatus) -> tuple[QColor, QColor | None]:
+    """The status column's decoration and background (None for occupied: only the exceptions are tinted)."""
+    colours = _COLOURS.get(status)
+    if colours is None:
+        tint = status_tint(status) if status != UnitStatus.OCCUPIED else None
+        colours = _COLOURS[status] = (status_colour(status), tint)
+    return colours
+
 
 class UnitTableModel(QAbstractTableModel):
-    """The register: ids from search_unit_ids, rows from fetch_rows on demand."""
+    """The register: keys from search_unit_keys, rows from fetch_rows_by_key a page at a time."""
 
-    PAGE_SIZE = 200
+    PAGE_SIZE = 100
     MAX_PAGES = 8
 
     def __init__(self, store: Store, parent: Any = None) -> None:
@@ -65,9 +109,9 @@ class UnitTableModel(QAbstractTableModel):
         self._sort_key = "code"
         self._sort_column = 0
         self._descending = False
-        self._ids: list[uuid.UUID] = []
-        self._rows_by_id: dict[uuid.UUID, int] = {}
-        self._pages: OrderedDict[int, dict[uuid.UUID, UnitRow]] = OrderedDict()
+        self._keys: list[UnitKey] = []
+        self._row_index: dict[UnitKey, int] | None = None  # key → row, built when first asked
+        self._pages: OrderedDict[int, dict[UnitKey, _Line]] = OrderedDict()
         self._loaded = False
         self.fetches = 0  # pages fetched so far (benchmarks and tests look at it)
 
@@ -89,53 +133,83 @@ class UnitTableModel(QAbstractTableModel):
             self._filter = flt
             self.reload()
 
-    def unit_id(self, row: int) -> uuid.UUID:
-        return self._ids[row]
+    def key(self, row: int) -> UnitKey:
+        return self._keys[row]
+
+    def row_of_key(self, key: UnitKey) -> int | None:
+        if self._row_index is not None:
+            return self._row_index.get(key)
+        try:
+            return self._keys.index(key)  # one look-up: a scan in C beats building the index
+        except ValueError:
+            return None
+
+    def rows_of_keys(self, keys: Iterable[UnitKey]) -> list[int | None]:
+        index = self._index()
+        return [index.get(k) for k in keys]
+
+    def _index(self) -> dict[UnitKey, int]:
+        if self._row_index is None:
+            self._row_index = {k: row for row, k in enumerate(self._keys)}
+        return self._row_index
+
+    def unit_id(self, row: int) -> uuid.UUID | None:
+        """The unit shown at a row (fetching its page if needed); None if it vanished meanwhile."""
+        line = self.unit_row(row)
+        return line.id if line is not None else None
 
     def row_of(self, unit_id: uuid.UUID) -> int | None:
-        return self._rows_by_id.get(unit_id)
+        """The row showing a unit, or None when the current search does not include it."""
+        with self._store.read() as session:
+            key = unit_keys(session, [unit_id]).get(unit_id)
+        return self.row_of_key(key) if key is not None else None
 
     def unit_row(self, row: int) -> UnitRow | None:
         """The register line at a row (fetching its page if needed); None if the unit vanished meanwhile."""
-        if not 0 <= row < len(self._ids):
+        line = self._line(row)
+        return line.row if line is not None else None
+
+    def _line(self, row: int) -> _Line | None:
+        if not 0 <= row < len(self._keys):
             return None
         page_no = row // self.PAGE_SIZE
         page = self._pages.get(page_no)
         if page is None:
             start = page_no * self.PAGE_SIZE
             with self._store.read() as session:
-                page = fetch_rows(session, self._ids[start : start + self.PAGE_SIZE])
+                rows = fetch_rows_by_key(session, self._keys[start : start + self.PAGE_SIZE])
+            page = {key: _Line(unit) for key, unit in rows.items()}
             self.fetches += 1
             self._pages[page_no] = page
             while len(self._pages) > self.MAX_PAGES:
                 self._pages.popitem(last=False)
         else:
             self._pages.move_to_end(page_no)
-        return page.get(self._ids[row])
+        return page.get(self._keys[row])
 
     def reload(self) -> None:
-        """Query the ids again (after a filter/sort change or a write); keeps the view's selection when
-        the id list did not change (e.g. only a status changed)."""
+        """Query the keys again (after a filter/sort change or a write); keeps the view's selection when
+        the key list did not change (e.g. only a status changed)."""
         with self._store.read() as session:
-            ids = search_unit_ids(session, self._filter, self._sort_key, self._descending)
-        if self._loaded and ids == self._ids:
+            keys = search_unit_keys(session, self._filter, self._sort_key, self._descending)
+        if self._loaded and keys == self._keys:
             self._pages.clear()
-            if ids:
-                self.dataChanged.emit(self.index(0, 0), self.index(len(ids) - 1, self.columnCount() - 1))
+            if keys:
+                self.dataChanged.emit(self.index(0, 0), self.index(len(keys) - 1, self.columnCount() - 1))
             return
-        self._reset(ids)
+        self._reset(keys)
 
-    def _reset(self, ids: list[uuid.UUID]) -> None:
+    def _reset(self, keys: list[UnitKey]) -> None:
         self.beginResetModel()
         self._loaded = True
-        self._ids = ids
-        self._rows_by_id = {unit_id: row for row, unit_id in enumerate(ids)}
+        self._keys = keys
+        self._row_index = None
         self._pages.clear()
         self.endResetModel()
 
     # --- QAbstractTableModel ------------------------------------------------------------------------
     def rowCount(self, parent: Index = _ROOT) -> int:
-        return 0 if parent.isValid() else len(self._ids)
+        return 0 if parent.isValid() else len(self._keys)
 
     def columnCount(self, parent: Index = _ROOT) -> int:
         return 0 if parent.isValid() else len(UNIT_COLUMNS)
@@ -143,31 +217,27 @@ class UnitTableModel(QAbstractTableModel):
     def data(self, index: Index, role: int = _DISPLAY) -> Any:
         if not index.isValid():
             return None
-        column = UNIT_COLUMNS[index.column()]
-        if role == Qt.ItemDataRole.TextAlignmentRole:
-            return column.align
-        if role == UNIT_ID_ROLE:
-            return str(self._ids[index.row()])
-        if role not in (
-            _DISPLAY,
-            Qt.ItemDataRole.ToolTipRole,
-            Qt.ItemDataRole.DecorationRole,
-            Qt.ItemDataRole.BackgroundRole,
-        ):
+        if role == _DISPLAY_ROLE:
+            line = self._line(index.row())
+            if line is None:
+                return "（已删除）" if index.column() == 0 else None
+            return line.texts[index.column()]
+        if role == _ALIGNMENT_ROLE:
+            return _ALIGNMENTS[index.column()]
+        if role not in _ROW_ROLES:
             return None
-        row = self.unit_row(index.row())
-        if row is None:
-            return "（已删除）" if role == _DISPLAY and index.column() == 0 else None
-        if role == _DISPLAY:
-            return column.value(row)
-        if role == Qt.ItemDataRole.ToolTipRole:
+        line = self._line(index.row())
+        if line is None:
+            return None
+        row = line.row
+        if role == _UNIT_ID_ROLE:
+            return str(row.id)
+        if role == _TOOLTIP_ROLE:
             accessible = "，无障碍" if row.accessible else ""
             return f"{row.code} · {row.unit_type} · {row.gross_area:.2f} m² · {row.status.label}{accessible}"
         if index.column() == STATUS_COLUMN:
-            if role == Qt.ItemDataRole.DecorationRole:
-                return status_colour(row.status)
-            # Most units are occupied; tint only the others so the exceptions stand out.
-            return status_tint(row.status) if row.status != UnitStatus.OCCUPIED else None
+            decoration, background = _status_colours(row.status)
+            return decoration if role == _DECORATION_ROLE else background
         return None
 
     def headerData(self, section: int, orientation: Qt.Orientation, role: int = _DISPLAY) -> Any:
@@ -177,14 +247,12 @@ class UnitTableModel(QAbstractTableModel):
                 return column.title
             if role == Qt.ItemDataRole.ToolTipRole:
                 return f"点击按“{column.title}”排序" if column.sort_key else f"“{column.title}”列不能排序"
-        if orientation == Qt.Orientation.Vertical and role == _DISPLAY and 0 <= section < len(self._ids):
+        if orientation == Qt.Orientation.Vertical and role == _DISPLAY and 0 <= section < len(self._keys):
             return str(section + 1)
         return None
 
     def flags(self, index: Index) -> Qt.ItemFlag:
-        if not index.isValid():
-            return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+        return _ROW_FLAGS if index.isValid() else _NO_FLAGS
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         """Sort in SQL. Columns without a sort key keep the current order (the page restores the arrow)."""
@@ -200,20 +268,20 @@ class UnitTableModel(QAbstractTableModel):
         if not self._loaded:
             return
         with self._store.read() as session:
-            ids = search_unit_ids(session, self._filter, key, descending)
-        if len(ids) != len(self._ids) or set(ids) != set(self._rows_by_id):
-            self._reset(ids)  # someone else wrote meanwhile: not just a new order
+            keys = search_unit_keys(session, self._filter, key, descending)
+        if len(keys) != len(self._keys) or set(keys) != set(self._keys):
+            self._reset(keys)  # someone else wrote meanwhile: not just a new order
             return
         self.layoutAboutToBeChanged.emit()
-        old_ids = self._ids
+        old_keys = self._keys
         persistent = self.persistentIndexList()
-        self._ids = ids
-        self._rows_by_id = {unit_id: row for row, unit_id in enumerate(ids)}
+        self._keys = keys
+        self._row_index = None
         self._pages.clear()
+        index = self._index()
         moved = []
         for old in persistent:
-            unit_id = old_ids[old.row()] if old.row() < len(old_ids) else None
-            new_row = self._rows_by_id.get(unit_id) if unit_id is not None else None
+            new_row = index.get(old_keys[old.row()]) if 0 <= old.row() < len(old_keys) else None
             moved.append(self.index(new_row, old.column()) if new_row is not None else QModelIndex())
         self.changePersistentIndexList(persistent, moved)
         self.layoutChanged.emit()

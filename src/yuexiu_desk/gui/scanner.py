@@ -42,6 +42,8 @@ _MODIFIER_KEYS = {
     Qt.Key.Key_NumLock,
 }
 _ENTER_KEYS = {Qt.Key.Key_Return, Qt.Key.Key_Enter}
+# The filter sees every event of the application (paints, timers, …): the first test must be cheap.
+_KEY_EVENTS = (QEvent.Type.KeyPress, QEvent.Type.KeyRelease, QEvent.Type.ShortcutOverride)
 _COMMAND_MODIFIERS = (
     Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.AltModifier | Qt.KeyboardModifier.MetaModifier
 )
@@ -142,7 +144,7 @@ class ScannerFilter(QObject):
     # --- the filter ---------------------------------------------------------------------------------
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         kind = event.type()
-        if kind not in (QEvent.Type.KeyPress, QEvent.Type.KeyRelease, QEvent.Type.ShortcutOverride):
+        if kind not in _KEY_EVENTS:
             return False
         # Key events reach the QWindow first and then the focus widget; look at them once, at the widget.
         if not isinstance(watched, QWidget) or not isinstance(event, QKeyEvent) or event is self._replaying:

@@ -1,5 +1,6 @@
 """The unit card (房源卡片): one non-modal window per unit with its facts, status and 异动 history, and the
-actions 变更房态… and 打印本房标签. CardManager keeps at most one card per unit and refreshes them after writes.
+actions 变更房态… and 打印本房标签. CardManager keeps at most one card per unit, refreshes them after writes,
+and keeps one closed card to show the next unit in (building a card costs more than filling one).
 """
 
 from __future__ import annotations
@@ -8,7 +9,8 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt
+from PySide6.QtCore import QObject, Qt, QTimer
+from PySide6.QtGui import QPaintEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDialog,
@@ -33,6 +35,8 @@ from yuexiu_desk.gui.style import status_colour, text_colour_on
 from yuexiu_desk.services.units import UnitCard, unit_card
 from yuexiu_desk.storage.db import Store
 
+AFTER_PAINT_AT_MOST_MS = 250
+
 
 class UnitCardDialog(QDialog):
     def __init__(
@@ -50,6 +54,8 @@ class UnitCardDialog(QDialog):
         self.unit_id = unit_id
         self.card: UnitCard | None = None
         self.status_dialog: ChangeStatusDialog | None = None
+        self._chip_style = ""
+        self._after_paint: list[Callable[[], object]] = []
         self.setModal(False)
         self.setMinimumSize(640, 560)
 
@@ -138,6 +144,40 @@ class UnitCardDialog(QDialog):
     def code(self) -> str:
         return self.card.row.code if self.card else ""
 
+    def show_unit(self, unit_id: uuid.UUID) -> bool:
+        """Fill this (closed) card with another unit; False, after saying why, if that unit cannot be shown."""
+        self.unit_id = unit_id
+        self.card = None
+        self.refresh()
+        if self.card is None:
+            return False
+        self.history_view.scrollToTop()
+        self.change_button.setFocus()
+        return True
+
+    def after_paint(self, callback: Callable[[], object]) -> None:
+        """Run callback once this card is on screen: right after its next paint, so that work the clerk is
+        not waiting for (the main window catching up) does not delay the card. Should no paint come (a
+        hidden or minimised window), it runs a little later anyway."""
+        self._after_paint.append(callback)
+        self.update()  # a paint is due even if refreshing changed nothing on screen
+        QTimer.singleShot(AFTER_PAINT_AT_MOST_MS, self, self._run_after_paint)
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        if self._after_paint:
+            # A timer started while painting fires once the whole window (children included) is painted.
+            QTimer.singleShot(0, self, self._run_after_paint)
+
+    def _run_after_paint(self) -> None:
+        callbacks, self._after_paint = self._after_paint, []
+        for callback in callbacks:
+            callback()
+
+    def is_busy(self) -> bool:
+        """True while its status change dialog is open (the card cannot be reused for another unit then)."""
+        return self.status_dialog is not None and isValid(self.status_dialog)
+
     def refresh(self) -> None:
         try:
             with self._store.read() as session:
@@ -154,10 +194,13 @@ class UnitCardDialog(QDialog):
         self.sub_label.setText(code.chinese + ("　· 无障碍房" if row.accessible else ""))
         colour = status_colour(row.status)
         self.status_chip.setText(row.status.label)
-        self.status_chip.setStyleSheet(
+        chip_style = (
             f"background: {colour.name()}; color: {text_colour_on(colour).name()};"
             " border-radius: 4px; padding: 4px 12px; font-weight: bold;"
         )
+        if chip_style != self._chip_style:  # parsing a style sheet is the dearest part of a refresh
+            self.status_chip.setStyleSheet(chip_style)
+            self._chip_style = chip_style
         shown = {
             "楼栋": f"{row.building}栋",
             "单元": f"{row.entrance}单元",
@@ -204,7 +247,8 @@ class UnitCardDialog(QDialog):
 
 
 class CardManager(QObject):
-    """At most one card per unit; opening an open card brings it to the front."""
+    """At most one card per unit; opening an open card brings it to the front. A closed card is kept (one)
+    and filled with the next unit opened, instead of building a new window each time."""
 
     def __init__(
         self,
@@ -219,21 +263,38 @@ class CardManager(QObject):
         self._labels_dir = labels_dir
         self._window = window
         self._cards: dict[uuid.UUID, UnitCardDialog] = {}
+        self._spare: UnitCardDialog | None = None
 
     def open(self, unit_id: uuid.UUID) -> UnitCardDialog | None:
         card = self._cards.get(unit_id)
-        if card is None:
-            card = UnitCardDialog(self._store, self._runner, unit_id, self._labels_dir, self._window)
-            if card.card is None:  # the unit is gone; the card already said so
-                card.deleteLater()
-                return None
-            card.finished.connect(lambda _result, uid=unit_id: self._closed(uid))
-            self._cards[unit_id] = card
-        else:
+        if card is not None:
             card.refresh()
+        else:
+            card = self._fill_spare(unit_id) if self._spare is not None else self._new_card(unit_id)
+            if card is None:  # the unit is gone; the card already said so
+                return None
+            self._cards[unit_id] = card
         card.show()
         card.raise_()
         card.activateWindow()
+        return card
+
+    def _new_card(self, unit_id: uuid.UUID) -> UnitCardDialog | None:
+        card = UnitCardDialog(self._store, self._runner, unit_id, self._labels_dir, self._window)
+        if card.card is None:
+            card.deleteLater()
+            return None
+        card.finished.connect(lambda _result, closed=card: self._closed(closed))
+        return card
+
+    def _fill_spare(self, unit_id: uuid.UUID) -> UnitCardDialog | None:
+        card, self._spare = self._spare, None
+        assert card is not None
+        if not isValid(card):
+            return self._new_card(unit_id)
+        if not card.show_unit(unit_id):
+            self._retire(card)
+            return None
         return card
 
     def card(self, unit_id: uuid.UUID) -> UnitCardDialog | None:
@@ -250,7 +311,16 @@ class CardManager(QObject):
         for card in list(self._cards.values()):
             card.close()
 
-    def _closed(self, unit_id: uuid.UUID) -> None:
-        card = self._cards.pop(unit_id, None)
-        if card is not None:
+    def _closed(self, card: UnitCardDialog) -> None:
+        if self._cards.get(card.unit_id) is card:
+            del self._cards[card.unit_id]
+        self._retire(card)
+
+    def _retire(self, card: UnitCardDialog) -> None:
+        """Keep a closed card for the next unit, or delete it if one is kept already (or it is busy)."""
+        if card is self._spare or not isValid(card):
+            return
+        if self._spare is None and not card.is_busy() and card not in self._cards.values():
+            self._spare = card
+        else:
             card.deleteLater()

@@ -59,6 +59,44 @@ def test_ids_then_rows_is_how_the_register_pages(demo_store: Store) -> None:
     assert areas[0] == Decimal("58.05")
 
 
+@pytest.mark.parametrize(
+    "flt",
+    [
+        svc.UnitFilter(),
+        svc.UnitFilter(text="1-2"),
+        svc.UnitFilter(text="空置"),  # a status word: the query binds a list (IN)
+        svc.UnitFilter(text="两室"),
+        svc.UnitFilter(building=2, status=UnitStatus.OCCUPIED),
+        svc.UnitFilter(text="9-9-999"),
+    ],
+)
+def test_register_keys_name_the_same_units_in_the_same_order_as_ids(demo_store: Store, flt) -> None:
+    with demo_store.read() as session:
+        for sort in svc.SORT_COLUMNS:
+            for descending in (False, True):
+                keys = svc.search_unit_keys(session, flt, sort, descending)
+                ids = svc.search_unit_ids(session, flt, sort, descending)
+                assert all(type(k) is int for k in keys)
+                rows = svc.fetch_rows_by_key(session, keys)
+                assert [rows[k].id for k in keys] == ids
+        assert svc.unit_keys(session, ids) == dict(zip(ids, keys, strict=True))
+    if flt == svc.UnitFilter():
+        assert len(keys) == 194
+
+
+def test_rows_by_key_in_chunks_and_missing_keys_left_out(demo_store: Store, monkeypatch) -> None:
+    monkeypatch.setattr(svc, "_CHUNK", 7)
+    monkeypatch.setattr(svc, "_FETCH_BATCH", 5)
+    with demo_store.read() as session:
+        keys = svc.search_unit_keys(session)
+        rows = svc.fetch_rows_by_key(session, [*keys, svc.UnitKey(10**9)])
+        everything = svc.list_units(session)
+    assert len(keys) == 194
+    assert [rows[k] for k in keys] == everything
+    with pytest.raises(ValueError, match="unknown sort"), demo_store.read() as session:
+        svc.search_unit_keys(session, sort="fittings")
+
+
 def test_status_change_keeps_who_when_why_and_shows_on_the_card(demo_store: Store, clock: FixedClock) -> None:
     with demo_store.read() as session:
         vacant = svc.list_units(session, svc.UnitFilter(status=UnitStatus.VACANT))[0]
@@ -125,6 +163,10 @@ def test_house_map_is_a_floor_by_room_grid_per_building(demo_store: Store) -> No
     assert len(one.cells) == 96 and len(two.cells) == 98
     assert one.cells[(16, 2, 3)].code == "1-2-1603"
     assert sum(one.counts().values()) + sum(two.counts().values()) == 194
+    with demo_store.read() as session:
+        both = svc.house_maps(session, [2, 3, 1])  # in the order asked, unknown numbers left out
+    assert [m.number for m in both] == [2, 1]
+    assert both[1] == one and both[0] == two
 
 
 def test_full_width_input_from_a_chinese_input_method_filters_the_same(demo_store: Store) -> None:

@@ -15,6 +15,7 @@ from PySide6.QtGui import (
     QPainter,
     QPaintEvent,
     QPen,
+    QShowEvent,
 )
 from PySide6.QtWidgets import (
     QComboBox,
@@ -29,7 +30,7 @@ from PySide6.QtWidgets import (
 
 from yuexiu_desk.domain.units import UnitStatus
 from yuexiu_desk.gui.style import status_colour, text_colour_on
-from yuexiu_desk.services.units import BuildingMap, MapCell, building_numbers, house_map
+from yuexiu_desk.services.units import BuildingMap, MapCell, building_numbers, house_maps
 from yuexiu_desk.storage.db import Store
 
 CELL_W = 62
@@ -286,7 +287,19 @@ class Legend(QWidget):
         return self._labels[status].text()
 
 
+# A station with at most this many buildings opens on all of them side by side; a bigger one (a bureau
+# database holds ~100) opens on its first building, since every grid costs a query and a widget.
+ALL_BUILDINGS_AT_MOST = 6
+
+
 class HouseMapPage(QWidget):
+    """The building selector, the legend and the grids.
+
+    Only what is shown is built: a building's grid is loaded the first time it is selected, and a write
+    (refresh) reloads the grids on screen and marks the others stale, to be reloaded when next shown (or
+    asked for through map_widget). Nothing is read while the page is hidden.
+    """
+
     unit_activated = Signal(object)  # uuid.UUID
 
     def __init__(self, store: Store, parent: QWidget | None = None) -> None:
@@ -295,6 +308,10 @@ class HouseMapPage(QWidget):
         self._maps: dict[int, BuildingMapWidget] = {}
         self._panels: dict[int, QFrame] = {}
         self._titles: dict[int, QLabel] = {}
+        self._stale: set[int] = set()  # built grids whose data predates the last write
+        self._numbers: list[int] = []
+        self._numbers_stale = True
+        self.loads = 0  # building grids loaded so far (tests look at it)
 
         title = QLabel("房态图")
         title.setObjectName("pageTitle")
@@ -329,29 +346,61 @@ class HouseMapPage(QWidget):
         layout.addWidget(hint)
 
         self.building_combo.currentIndexChanged.connect(self._show_selected)
-        self.refresh()
+        self._bring_up_to_date()
 
     def map_widget(self, building_number: int) -> BuildingMapWidget:
+        """The grid of a building, loaded (or reloaded, if stale) now if needed; KeyError if no such building."""
+        if self._numbers_stale:
+            self._sync_numbers()
+        if building_number not in self._numbers:
+            raise KeyError(building_number)
+        self._load([building_number])
         return self._maps[building_number]
 
+    def selected_buildings(self) -> list[int]:
+        selected = self.building_combo.currentData()
+        return list(self._numbers) if selected is None else [selected]
+
     def refresh(self) -> None:
-        with self._store.read() as session:
-            numbers = building_numbers(session)
-            maps = [house_map(session, n) for n in numbers]
-        self._sync_combo(numbers)
-        for building_map in maps:
-            widget = self._maps.get(building_map.number)
-            if widget is None:
-                widget = self._add_building(building_map.number)
-            widget.set_map(building_map)
-            counts = building_map.counts()
-            self._titles[building_map.number].setText(
-                f"{building_map.name}  ·  {len(building_map.floors)} 层  ·  {sum(counts.values())} 套"
-            )
+        """Reload the buildings and the selected grids now; the other grids when they are next shown."""
+        self._stale.update(self._maps)
+        self._numbers_stale = True
+        self._bring_up_to_date()
+
+    def data_changed(self) -> None:
+        """After a write: refresh if on screen, else only remember to (when shown or asked)."""
+        if self.isVisible():
+            self.refresh()
+        else:
+            self._stale.update(self._maps)
+            self._numbers_stale = True
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self._bring_up_to_date()  # loads only what is stale; the legend is recounted from the grids
+
+    def _bring_up_to_date(self) -> None:
+        if self._numbers_stale:
+            self._sync_numbers()
         self._show_selected()
 
-    def _sync_combo(self, numbers: list[int]) -> None:
+    def _sync_numbers(self) -> None:
+        with self._store.read() as session:
+            numbers = building_numbers(session)
+        self._numbers_stale = False
+        for gone in set(self._panels) - set(numbers):
+            panel = self._panels.pop(gone)
+            del self._maps[gone], self._titles[gone]
+            self._stale.discard(gone)
+            panel.deleteLater()
+        if numbers == self._numbers and self.building_combo.count():
+            return
+        first_time = not self.building_combo.count()
+        self._numbers = numbers
         current = self.building_combo.currentData()
+        if (first_time or (current is not None and current not in numbers)) and numbers:
+            # All of them side by side only while that stays cheap; else the first building.
+            current = numbers[0] if len(numbers) > ALL_BUILDINGS_AT_MOST else None
         self.building_combo.blockSignals(True)
         self.building_combo.clear()
         self.building_combo.addItem("全部楼栋", None)
@@ -359,6 +408,25 @@ class HouseMapPage(QWidget):
             self.building_combo.addItem(f"{n}栋", n)
         self.building_combo.setCurrentIndex(max(self.building_combo.findData(current), 0) if current else 0)
         self.building_combo.blockSignals(False)
+
+    def _load(self, numbers: list[int]) -> None:
+        """Load the grids of these buildings that are not built yet or stale."""
+        wanted = [n for n in numbers if n not in self._maps or n in self._stale]
+        if not wanted:
+            return
+        with self._store.read() as session:
+            maps = house_maps(session, wanted)
+        for building_map in maps:
+            widget = self._maps.get(building_map.number)
+            if widget is None:
+                widget = self._add_building(building_map.number)
+            widget.set_map(building_map)
+            self._stale.discard(building_map.number)
+            self.loads += 1
+            counts = building_map.counts()
+            self._titles[building_map.number].setText(
+                f"{building_map.name}  ·  {len(building_map.floors)} 层  ·  {sum(counts.values())} 套"
+            )
 
     def _add_building(self, number: int) -> BuildingMapWidget:
         panel = QFrame()
@@ -375,17 +443,20 @@ class HouseMapPage(QWidget):
         box.addWidget(heading)
         box.addWidget(widget)
         box.addStretch(1)
-        self._grid_layout.insertWidget(self._grid_layout.count() - 1, panel, 0, Qt.AlignmentFlag.AlignTop)
+        position = sum(1 for n in self._panels if n < number)  # panels stay in building order
+        panel.hide()
+        self._grid_layout.insertWidget(position, panel, 0, Qt.AlignmentFlag.AlignTop)
         self._maps[number] = widget
         self._panels[number] = panel
         self._titles[number] = heading
         return widget
 
     def _show_selected(self) -> None:
-        selected = self.building_combo.currentData()
+        shown = self.selected_buildings()
+        self._load(shown)
         counts = dict.fromkeys(UnitStatus, 0)
         for number, panel in self._panels.items():
-            visible = selected is None or selected == number
+            visible = number in shown
             panel.setVisible(visible)
             building_map = self._maps[number].building_map
             if visible and building_map is not None:

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 
 from yuexiu_desk.domain.units import UnitStatus
 from yuexiu_desk.gui.models import UNIT_COLUMNS, UnitTableModel
-from yuexiu_desk.services.units import UnitFilter, building_numbers, unit_types
+from yuexiu_desk.services.units import UnitFilter, UnitKey, building_numbers, fetch_rows_by_key, unit_types
 from yuexiu_desk.storage.db import Store
 
 FILTER_DELAY_MS = 120
@@ -200,12 +200,17 @@ class RegisterPage(QWidget):
     # --- opening and selection ----------------------------------------------------------------------
     def _activated(self, index: QModelIndex) -> None:
         if index.isValid():
-            self.unit_activated.emit(self.model.unit_id(index.row()))
+            self._open_row(index.row())
+
+    def _open_row(self, row: int) -> None:
+        unit_id = self.model.unit_id(row)
+        if unit_id is not None:  # None: the unit vanished since the search (its line says so)
+            self.unit_activated.emit(unit_id)
 
     def _search_entered(self) -> None:
         self.apply_filter()
         if self.model.rowCount() == 1:
-            self.unit_activated.emit(self.model.unit_id(0))
+            self._open_row(0)
         else:
             self._enter_table()
 
@@ -231,36 +236,43 @@ class RegisterPage(QWidget):
         self.select_row(row)
         return True
 
+    def _selected_rows(self) -> list[int]:
+        return sorted({index.row() for index in self.view.selectionModel().selectedRows()})
+
+    def selected_keys(self) -> list[UnitKey]:
+        return [self.model.key(r) for r in self._selected_rows()]
+
     def selected_unit_ids(self) -> list[uuid.UUID]:
-        rows = sorted({index.row() for index in self.view.selectionModel().selectedRows()})
-        return [self.model.unit_id(r) for r in rows]
+        keys = self.selected_keys()
+        with self._store.read() as session:
+            rows = fetch_rows_by_key(session, keys)
+        return [rows[k].id for k in keys if k in rows]
 
     def selected_codes(self) -> list[str]:
-        codes = []
-        for row in sorted({index.row() for index in self.view.selectionModel().selectedRows()}):
-            line = self.model.unit_row(row)
-            if line is not None:
-                codes.append(line.code)
-        return codes
+        keys = self.selected_keys()
+        with self._store.read() as session:
+            rows = fetch_rows_by_key(session, keys)
+        return [rows[k].code for k in keys if k in rows]
 
     # --- refresh after writes -----------------------------------------------------------------------
     def refresh(self) -> None:
-        """Re-read after a write, keeping what the clerk had selected (by unit id, rows may have moved)."""
-        selected = self.selected_unit_ids()
+        """Re-read after a write, keeping what the clerk had selected (by unit, rows may have moved)."""
+        selected = self.selected_keys()
         current = self.view.currentIndex()
-        current_id = self.model.unit_id(current.row()) if current.isValid() else None
+        current_key = self.model.key(current.row()) if current.isValid() else None
         self._fill_combos()
         self.model.reload()
         self._update_count()
         current = self.view.currentIndex()
-        now_current = self.model.unit_id(current.row()) if current.isValid() else None
-        if self.selected_unit_ids() == selected and now_current == current_id:
-            return  # the id list did not change: the view kept its selection
-        self.restore_selection(selected, current_id)
+        now_current = self.model.key(current.row()) if current.isValid() else None
+        if self.selected_keys() == selected and now_current == current_key:
+            return  # the key list did not change: the view kept its selection
+        self.restore_selection(selected, current_key)
 
-    def restore_selection(self, unit_ids: list[uuid.UUID], current_id: uuid.UUID | None) -> None:
-        """Select every one of unit_ids still shown (in one selection change) and make current_id current."""
-        rows = sorted(r for r in (self.model.row_of(u) for u in unit_ids) if r is not None)
+    def restore_selection(self, keys: list[UnitKey], current_key: UnitKey | None) -> None:
+        """Select every one of the units (by key) still shown, in one selection change, and make
+        current_key's unit the current one."""
+        rows = sorted(r for r in self.model.rows_of_keys(keys) if r is not None)
         last_column = self.model.columnCount() - 1
         selection = QItemSelection()
         start = previous = None
@@ -276,7 +288,7 @@ class RegisterPage(QWidget):
             selection,
             QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows,
         )
-        current_row = self.model.row_of(current_id) if current_id is not None else None
+        current_row = self.model.row_of_key(current_key) if current_key is not None else None
         if current_row is None and rows:
             current_row = rows[0]
         if current_row is not None:

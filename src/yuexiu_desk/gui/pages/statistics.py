@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from PySide6.QtCore import QDate, QRect, QSize, Qt
-from PySide6.QtGui import QColor, QPainter, QPaintEvent
+from PySide6.QtGui import QColor, QPainter, QPaintEvent, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDateEdit,
@@ -119,6 +119,7 @@ class StatisticsPage(QWidget):
         super().__init__(parent)
         self._store = store
         self.statistics: ChangeStatistics | None = None
+        self._stale = False
 
         title = QLabel("异动统计")
         title.setObjectName("pageTitle")
@@ -200,7 +201,20 @@ class StatisticsPage(QWidget):
             edit.blockSignals(False)
         self.refresh()
 
+    def data_changed(self) -> None:
+        """After a write: recount if on screen, else when next shown (or asked)."""
+        if self.isVisible():
+            self.refresh()
+        else:
+            self._stale = True
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if self._stale:
+            self.refresh()
+
     def refresh(self) -> None:
+        self._stale = False
         start, end = self.date_range()
         try:
             with self._store.read() as session:
@@ -220,4 +234,6 @@ class StatisticsPage(QWidget):
 
     def kind_counts(self) -> dict[str, int]:
         """What the table shows: kind label → count (tests compare it with the service)."""
+        if self._stale:
+            self.refresh()
         return {line.label: line.count for line in self.kinds_model.lines()}
