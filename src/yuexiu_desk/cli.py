@@ -107,6 +107,17 @@ def build_parser() -> argparse.ArgumentParser:
     which.add_argument("--unit", metavar="CODE", help="房号：打印该房源当前生效合同的表单")
     fp.add_argument("--blank", action="store_true", help="空白表（供手写）")
 
+    template = sub.add_parser("template", help="导出 Excel 导入模板")
+    template_sub = template.add_subparsers(dest="template_command", parser_class=_Parser, required=True)
+    th = template_sub.add_parser("households", help="住户及合同导入模板")
+    th.add_argument("--out", required=True, type=Path, help="输出的 .xlsx 文件")
+
+    imports = sub.add_parser("import", help="从 Excel 台账导入")
+    imports_sub = imports.add_subparsers(dest="import_command", parser_class=_Parser, required=True)
+    ih = imports_sub.add_parser("households", help="导入住户及生效合同（有任何错误则全部不导入）")
+    ih.add_argument("file", type=Path)
+    ih.add_argument("--dry-run", action="store_true", help="只检查，不写入")
+
     lookup = sub.add_parser("lookup", help="按扫码内容或房号查房源")
     lookup.add_argument("text")
     lookup.add_argument("--format", choices=["table", "json"], default="table")
@@ -161,6 +172,11 @@ def main(argv: Sequence[str] | None = None, open_desk: Callable[[str | None], in
 def _dispatch(args: argparse.Namespace, paths: StationPaths) -> int:
     if args.command == "demo":
         return _cmd_demo(paths, args.force)
+    if args.command == "template":
+        from yuexiu_desk.export.household_template import write_household_template
+
+        print(f"已生成导入模板：{write_household_template(args.out)}")
+        return 0
     from yuexiu_desk.storage.db import Store, require_station
 
     if not paths.database.exists():
@@ -178,6 +194,7 @@ def _dispatch(args: argparse.Namespace, paths: StationPaths) -> int:
             "households": _cmd_households,
             "leases": _cmd_leases,
             "forms": _cmd_forms,
+            "import": _cmd_import,
             "labels": _cmd_labels,
             "lookup": _cmd_lookup,
             "scan": _cmd_scan,
@@ -374,6 +391,24 @@ def _cmd_leases(store: Any, args: argparse.Namespace) -> int:
             ],
         )
         print(f"共 {len(rows)} 份合同")
+    return 0
+
+
+def _cmd_import(store: Any, args: argparse.Namespace) -> int:
+    from yuexiu_desk.services.household_import import ImportRejected, import_households
+
+    try:
+        with store.unit_of_work(CLI_OPERATOR) as session:
+            report = import_households(session, args.file, CLI_OPERATOR, dry_run=args.dry_run)
+    except ImportRejected as exc:
+        print(exc.message, file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return exc.exit_code
+    for warning in report.warnings:
+        print(f"提示：{warning}")
+    verb = "检查通过（未写入）" if report.dry_run else "已导入"
+    print(f"{verb}：{report.households} 户，{report.members} 人，{report.leases} 份合同。")
     return 0
 
 

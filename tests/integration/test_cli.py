@@ -335,3 +335,56 @@ def test_a_printed_form_scans_back_to_its_unit(
         capsys, "--data-dir", root, "forms", "print", "moveout", "--out", str(tmp_path / "x.pdf")
     )
     assert code == 2 and "合同编号或房号" in err
+
+
+def test_template_then_import_a_households_ledger(
+    demo_paths: StationPaths, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The IT helper exports the template, the clerk fills one household, the import takes it (or refuses all)."""
+    import openpyxl
+    from stdnum.iso7064 import mod_11_2
+
+    root = str(demo_paths.root)
+    template = tmp_path / "t.xlsx"
+    code, _, _ = run(capsys, "template", "households", "--out", str(template))
+    assert code == 0
+    _, out, _ = run(capsys, "--data-dir", root, "units", "list", "--status", "vacant", "--format", "json")
+    unit = json.loads(out)[0]["code"]
+    body = "42010219700101002"
+    member = {
+        "房号": unit,
+        "户序号": 1,
+        "姓名": "测试戊",
+        "与承租人关系": "本人",
+        "身份证号": body + mod_11_2.calc_check_digit(body),
+        "联系电话": "13900000001",
+    }
+    lease = {
+        "户序号": 1,
+        "房号": unit,
+        "合同开始日期": "2026-11-01",
+        "租期(月)": 36,
+        "签约日期": "2026-10-28",
+        "押金(元)": 1000,
+        "租金档次": "标准租金",
+    }
+
+    def book(name: str, id_number: str) -> Path:
+        wb = openpyxl.load_workbook(template)
+        for sheet, row in (("住户", {**member, "身份证号": id_number}), ("合同", lease)):
+            headers = [c.value for c in wb[sheet][1]]
+            wb[sheet].append([row.get(h) for h in headers])
+        path = tmp_path / name
+        wb.save(path)
+        return path
+
+    bad = book("bad.xlsx", body + ("0" if mod_11_2.calc_check_digit(body) != "0" else "1"))
+    code, _, err = run(capsys, "--data-dir", root, "import", "households", str(bad))
+    assert code == 2 and "“住户”表第 2 行“身份证号”" in err
+    good = book("good.xlsx", str(member["身份证号"]))
+    code, out, _ = run(capsys, "--data-dir", root, "import", "households", str(good), "--dry-run")
+    assert code == 0 and "未写入" in out
+    code, out, _ = run(capsys, "--data-dir", root, "import", "households", str(good))
+    assert code == 0 and "1 户" in out
+    _, out, _ = run(capsys, "--data-dir", root, "households", "list", "--format", "json")
+    assert any(h["unit_code"] == unit and h["leaseholder"] == "测试戊" for h in json.loads(out))

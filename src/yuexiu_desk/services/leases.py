@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from yuexiu_desk.clock import local_date
@@ -84,9 +84,13 @@ class SignLease:
 def _next_lease_no(session: Session, year: int) -> str:
     station = require_station(session)
     prefix = f"{station.code}-{year}-"
-    last = session.scalar(select(func.max(Lease.lease_no)).where(Lease.lease_no.startswith(prefix)))
-    number = int(last.rsplit("-", 1)[1]) + 1 if last else 1
-    return f"{prefix}{number:04d}"
+    # A range (not LIKE) so the unique index on lease_no is used; the number is compared as a number so
+    # that -10000 follows -9999.
+    numbers = session.scalars(
+        select(Lease.lease_no).where(Lease.lease_no >= prefix, Lease.lease_no < prefix[:-1] + ".")
+    )
+    last = max((int(n.rsplit("-", 1)[1]) for n in numbers if n.rsplit("-", 1)[1].isdigit()), default=0)
+    return f"{prefix}{last + 1:04d}"
 
 
 def sign_lease(
