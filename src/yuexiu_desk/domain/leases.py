@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 
+from yuexiu_desk.domain.choices import parse_choice
 from yuexiu_desk.domain.money import round_half_up_div
 from yuexiu_desk.errors import UserError
 
@@ -110,12 +111,7 @@ class RentTier(StrEnum):
 
 
 def parse_tier(text: str) -> RentTier:
-    cleaned = (text or "").strip()
-    for tier in RentTier:
-        if cleaned.lower() == tier.value or cleaned == tier.label:
-            return tier
-    choices = "、".join(f"{t.value}（{t.label}）" for t in RentTier)
-    raise UserError(f"没有“{cleaned}”这种租金档次，请从以下选择：{choices}。")
+    return parse_choice(RentTier, text, "租金档次")
 
 
 class LeaseStatus(StrEnum):
@@ -184,9 +180,4 @@ TERMINATION_LABELS = {
 
 
 def parse_termination_kind(text: str) -> TerminationKind:
-    cleaned = (text or "").strip()
-    for kind in TerminationKind:
-        if cleaned.lower() == kind.value or cleaned == kind.label:
-            return kind
-    choices = "、".join(f"{k.value}（{k.label}）" for k in TerminationKind)
-    raise UserError(f"没有“{cleaned}”这种解除原因，请从以下选择：{choices}。")
+    return parse_choice(TerminationKind, text, "解除原因")

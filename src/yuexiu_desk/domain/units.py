@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from enum import StrEnum
 
+from yuexiu_desk.domain.choices import parse_choice
 from yuexiu_desk.errors import UserError
 
 
@@ -99,12 +100,7 @@ MIN_REASON_LENGTH = 2
 
 def parse_status(text: str) -> UnitStatus:
     """A status from its code name or its Chinese label."""
-    cleaned = text.strip()
-    for status in UnitStatus:
-        if cleaned.lower() == status.value or cleaned == status.label:
-            return status
-    choices = "、".join(f"{s.value}（{s.label}）" for s in UnitStatus)
-    raise UserError(f"没有“{cleaned}”这种房态，请从以下选择：{choices}。")
+    return parse_choice(UnitStatus, text, "房态")
 
 
 def change_kind(current: UnitStatus, target: UnitStatus, reason: str) -> ChangeKind:

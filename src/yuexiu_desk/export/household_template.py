@@ -6,16 +6,14 @@ services.household_import reads files by the same header names, so the two canno
 
 from __future__ import annotations
 
-import contextlib
-import os
-import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from yuexiu_desk.domain.households import RELATIONS, SpecialGroup
 from yuexiu_desk.domain.leases import DEFAULT_RULES, RentTier
-from yuexiu_desk.errors import EnvironmentProblem, UserError
+from yuexiu_desk.errors import UserError
+from yuexiu_desk.files import write_atomically
 
 if TYPE_CHECKING:
     from openpyxl.workbook.workbook import Workbook
@@ -233,24 +231,7 @@ def write_household_template(out: Path) -> Path:
     if out.suffix.lower() != ".xlsx":
         raise UserError(f"模板文件“{out.name}”应以 .xlsx 结尾。")
     book = _build_workbook()
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise _write_problem(out, exc) from exc
-    temp = out.with_name(f".{out.name}.{secrets.token_hex(4)}.tmp")
-    try:
-        # "x" mode, not mkstemp: mkstemp's 0600 would leave the finished file unreadable to colleagues.
-        with open(temp, "xb") as handle:
-            book.save(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, out)
-    except OSError as exc:
-        _discard(temp)
-        raise _write_problem(out, exc) from exc
-    except BaseException:
-        _discard(temp)
-        raise
+    write_atomically(out, book.save, "模板文件")
     return out
 
 
@@ -365,17 +346,3 @@ def _guide_sheet(sheet: Worksheet) -> None:
     for letter, width in zip("ABCDEFGHIJK", (12, 16, 14, 70, 20, 14, 10, 14, 14, 10, 10), strict=True):
         sheet.column_dimensions[letter].width = width
     sheet.freeze_panes = "A2"
-
-
-def _write_problem(out: Path, exc: OSError) -> EnvironmentProblem:
-    reason = exc.strerror or str(exc)
-    return EnvironmentProblem(
-        f"无法保存模板文件 {out}（{reason}）；请检查文件夹、磁盘空间和写入权限，"
-        f"如果该文件正在 Excel 中打开请先关闭，或换一个保存位置。"
-    )
-
-
-def _discard(temp: Path) -> None:
-    # The original error is the one worth reporting.
-    with contextlib.suppress(OSError):
-        temp.unlink(missing_ok=True)

@@ -16,11 +16,12 @@ from typing import Any, BinaryIO
 from xml.sax.saxutils import escape
 
 from yuexiu_desk.errors import UserError
-from yuexiu_desk.formdefs import Field, FormDefinition, Section, SectionType
-from yuexiu_desk.printing.fonts import cjk_font
 
 # The atomic write and the vector QR drawing of the label sheets, reused so forms and labels behave alike.
-from yuexiu_desk.printing.labels import draw_qr_modules, qr_modules, write_atomically
+from yuexiu_desk.files import write_atomically
+from yuexiu_desk.formdefs import Field, FormDefinition, Section, SectionType
+from yuexiu_desk.printing.fonts import cjk_font
+from yuexiu_desk.printing.labels import draw_qr_modules, qr_modules
 
 PT_PER_MM = 72 / 25.4
 MARGIN_X_MM = 15.0

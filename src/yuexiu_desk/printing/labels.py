@@ -7,16 +7,14 @@ embedded CJK font.
 
 from __future__ import annotations
 
-import contextlib
 import math
-import os
-import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from yuexiu_desk.errors import EnvironmentProblem, UserError
+from yuexiu_desk.errors import UserError
+from yuexiu_desk.files import write_atomically
 from yuexiu_desk.printing.fonts import cjk_font
 
 A4_MM = (210.0, 297.0)
@@ -131,7 +129,7 @@ def write_label_sheet(labels: Sequence[UnitLabel], out: Path, layout: SheetLayou
             canvas.showPage()
         canvas.save()
 
-    write_atomically(out, render)
+    write_atomically(out, render, "标签文件")
     return pages
 
 
@@ -279,39 +277,3 @@ def _draw_text_block(
         canvas.drawText(text)
         canvas.restoreState()
         top -= size * leading
-
-
-def write_atomically(out: Path, render: Callable[[BinaryIO], None], what: str = "标签文件") -> None:
-    """Render into a new file beside out, then move it over out: out is either the old file or the new one."""
-    temp = out.with_name(f".{out.name}.{secrets.token_hex(4)}.tmp")
-    try:
-        # "x" mode, not mkstemp: mkstemp's 0600 would make the finished PDF unreadable to other users.
-        handle = open(temp, "xb")  # noqa: SIM115  (closed by the with below, before the rename)
-    except OSError as exc:
-        raise _write_problem(out, exc, what) from exc
-    try:
-        with handle:
-            render(handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, out)
-    except OSError as exc:
-        _discard(temp)
-        raise _write_problem(out, exc, what) from exc
-    except BaseException:
-        _discard(temp)
-        raise
-
-
-def _write_problem(out: Path, exc: OSError, what: str) -> EnvironmentProblem:
-    reason = exc.strerror or str(exc)
-    return EnvironmentProblem(
-        f"无法保存{what} {out}（{reason}）；请检查文件夹是否存在、磁盘空间和写入权限，"
-        f"如果该文件正被 PDF 阅读器打开请先关闭，或换一个保存位置。"
-    )
-
-
-def _discard(temp: Path) -> None:
-    # The original error is the one worth reporting.
-    with contextlib.suppress(OSError):
-        temp.unlink(missing_ok=True)

@@ -293,14 +293,21 @@ def test_a_crash_while_drawing_leaves_no_half_written_file(
     assert list(tmp_path.iterdir()) == [out]
 
 
-def test_a_missing_folder_is_reported_with_its_path(tmp_path: Path) -> None:
-    out = tmp_path / "没有这个文件夹" / "labels.pdf"
+def test_a_missing_folder_is_created(tmp_path: Path) -> None:
+    out = tmp_path / "新文件夹" / "labels.pdf"
+    write_label_sheet([SAMPLE], out)
+    assert out.read_bytes().startswith(b"%PDF")
+
+
+def test_a_folder_that_cannot_be_made_is_reported_with_its_path(tmp_path: Path) -> None:
+    blocker = tmp_path / "是文件不是文件夹"
+    blocker.write_text("x")
+    out = blocker / "labels.pdf"
 
     with pytest.raises(EnvironmentProblem) as caught:
         write_label_sheet([SAMPLE], out)
 
-    assert str(out) in caught.value.message
-    assert not out.parent.exists()
+    assert str(out) in caught.value.message and "标签文件" in caught.value.message
 
 
 def test_a_new_sheet_replaces_the_old_one_readable_by_everyone_the_umask_allows(tmp_path: Path) -> None:
