@@ -23,6 +23,8 @@ def test_window_shows_station_totals(window):
         "房源台账",
         "房态图",
         "异动统计",
+        "住户档案",
+        "租赁合同",
     ]
 
 

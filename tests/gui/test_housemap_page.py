@@ -5,6 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 
 from yuexiu_desk.domain.units import STATUS_COLOURS, UnitStatus
+from yuexiu_desk.gui.mainwindow import PAGE_NAMES
 from yuexiu_desk.services.units import house_map
 
 
@@ -101,7 +102,7 @@ def test_pages_are_built_on_first_visit(window, qtbot):
     window.show_page(2)
     assert window.pages.widget(2) is window.statistics and window.statistics.isVisible()
     window.show_page(1)
-    assert window.housemap is page and window.pages.count() == 3
+    assert window.housemap is page and window.pages.count() == len(PAGE_NAMES)
 
 
 def test_a_station_with_many_buildings_opens_on_the_first_one_only(window, qtbot, monkeypatch, demo_store):

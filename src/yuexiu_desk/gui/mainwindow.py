@@ -53,14 +53,16 @@ from yuexiu_desk.storage.db import Store
 
 if TYPE_CHECKING:
     # Imported where first used: start-up pays only for what the first window shows.
+    from yuexiu_desk.gui.pages.households import HouseholdsPage
     from yuexiu_desk.gui.pages.housemap import HouseMapPage
+    from yuexiu_desk.gui.pages.leases import LeasesPage
     from yuexiu_desk.gui.pages.statistics import StatisticsPage
     from yuexiu_desk.services.scan import ScanOutcome
 
 log = logging.getLogger(__name__)
 
 APP_TITLE = "服务站桌面 yuexiu-desk"
-PAGE_NAMES = ("房源台账", "房态图", "异动统计")
+PAGE_NAMES = ("房源台账", "房态图", "异动统计", "住户档案", "租赁合同")
 SCAN_BLOCKED = "请先完成当前对话框，再扫描。"
 LISTEN_AT_LATEST_MS = 200  # after the window is shown (normally it is right after its first paint)
 
@@ -100,6 +102,8 @@ class MainWindow(QMainWindow):
         # Built on first visit (or first use): start-up pays only for the register.
         self._housemap: HouseMapPage | None = None
         self._statistics: StatisticsPage | None = None
+        self._households: HouseholdsPage | None = None
+        self._leases: LeasesPage | None = None
         self.first_run: FirstRunPage | None = None
         self.print_dialog: LabelPrintDialog | None = None
         self.info: StationInfo | None = None
@@ -279,11 +283,40 @@ class MainWindow(QMainWindow):
             self._statistics = page
         return self._statistics
 
+    @property
+    def households(self) -> HouseholdsPage | None:
+        """The 住户档案 page, built now if this is its first use (None before a station exists)."""
+        if self._households is None and self.register is not None:
+            from yuexiu_desk.gui.pages.households import HouseholdsPage
+
+            page = HouseholdsPage(self.store, self.runner)
+            self._install_page(PAGE_NAMES.index("住户档案"), page)
+            self._households = page
+        return self._households
+
+    @property
+    def leases(self) -> LeasesPage | None:
+        """The 租赁合同 page, built now if this is its first use (None before a station exists)."""
+        if self._leases is None and self.register is not None:
+            from yuexiu_desk.gui.pages.leases import LeasesPage
+
+            page = LeasesPage(self.store, self.runner)
+            page.unit_activated.connect(self.open_unit)
+            self._install_page(PAGE_NAMES.index("租赁合同"), page)
+            self._leases = page
+        return self._leases
+
     def page(self, index: int) -> QWidget | None:
         """The page at a navigation index (see PAGE_NAMES), built now if needed."""
         if self.register is None or not 0 <= index < len(PAGE_NAMES):
             return None
-        builders = (lambda: self.register, lambda: self.housemap, lambda: self.statistics)
+        builders = (
+            lambda: self.register,
+            lambda: self.housemap,
+            lambda: self.statistics,
+            lambda: self.households,
+            lambda: self.leases,
+        )
         return builders[index]()
 
     def _install_page(self, index: int, page: QWidget) -> None:
@@ -363,7 +396,7 @@ class MainWindow(QMainWindow):
         if self.register is not None:
             self.register.refresh()
         # Pages not built yet read fresh data when they are; built ones reload when on screen.
-        for page in (self._housemap, self._statistics):
+        for page in (self._housemap, self._statistics, self._households, self._leases):
             if page is not None:
                 page.data_changed()
 

@@ -32,9 +32,11 @@ def main(argv: list[str]) -> int:
         window.resize(1360, 860)
         window.show()
         app.processEvents()
-        shots = {"register": 0, "housemap": 1, "statistics": 2}
+        shots = {"register": 0, "housemap": 1, "statistics": 2, "households": 3, "leases": 4}
         for name, page in shots.items():
             window.show_page(page)
+            if name == "leases" and window.leases is not None:
+                window.leases.view.selectRow(0)
             for _ in range(5):
                 app.processEvents()
             window.grab().save(str(out_dir / f"screenshot-{name}.png"))
@@ -45,6 +47,12 @@ def main(argv: list[str]) -> int:
             for _ in range(5):
                 app.processEvents()
             card.grab().save(str(out_dir / "screenshot-unitcard.png"))
+            dialog = card.open_handover("checkin")
+            if dialog is not None:
+                for _ in range(5):
+                    app.processEvents()
+                dialog.grab().save(str(out_dir / "screenshot-checkin.png"))
+                dialog.reject()
     finally:
         window.close()
         store.close()

@@ -29,9 +29,12 @@ from yuexiu_desk.domain.units import UnitCode
 from yuexiu_desk.errors import UserError
 from yuexiu_desk.gui import messages
 from yuexiu_desk.gui.dialogs import ChangeStatusDialog, print_labels
+from yuexiu_desk.gui.formprinting import default_forms_dir
 from yuexiu_desk.gui.models import HistoryModel
 from yuexiu_desk.gui.oprunner import OpRunner
 from yuexiu_desk.gui.style import status_colour, text_colour_on
+from yuexiu_desk.services.handover import CHECKIN, MOVEOUT
+from yuexiu_desk.services.leases import LeaseSummary, current_lease_of_unit
 from yuexiu_desk.services.units import UnitCard, unit_card
 from yuexiu_desk.storage.db import Store
 
@@ -53,6 +56,8 @@ class UnitCardDialog(QDialog):
         self._labels_dir = labels_dir
         self.unit_id = unit_id
         self.card: UnitCard | None = None
+        self.lease: LeaseSummary | None = None
+        self.handover_dialog: QDialog | None = None
         self.status_dialog: ChangeStatusDialog | None = None
         self._chip_style = ""
         self._after_paint: list[Callable[[], object]] = []
@@ -96,6 +101,19 @@ class UnitCardDialog(QDialog):
         facts.setColumnStretch(1, 1)
         facts.setColumnStretch(3, 1)
 
+        self.lease_label = QLabel()
+        self.lease_label.setObjectName("leaseSummary")
+        self.lease_label.setWordWrap(True)
+        self.lease_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.checkin_button = QPushButton("入住交接(&I)…")
+        self.moveout_button = QPushButton("退出交接(&O)…")
+        self.checkin_button.clicked.connect(lambda: self.open_handover(CHECKIN))
+        self.moveout_button.clicked.connect(lambda: self.open_handover(MOVEOUT))
+        lease_line = QHBoxLayout()
+        lease_line.addWidget(self.lease_label, 1)
+        lease_line.addWidget(self.checkin_button, 0, Qt.AlignmentFlag.AlignTop)
+        lease_line.addWidget(self.moveout_button, 0, Qt.AlignmentFlag.AlignTop)
+
         self.history_title = QLabel("异动记录")
         font = self.history_title.font()
         font.setBold(True)
@@ -127,6 +145,8 @@ class UnitCardDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addLayout(head)
         layout.addLayout(facts)
+        layout.addSpacing(6)
+        layout.addLayout(lease_line)
         layout.addSpacing(6)
         layout.addWidget(self.history_title)
         layout.addWidget(self.history_view, 1)
@@ -176,17 +196,21 @@ class UnitCardDialog(QDialog):
 
     def is_busy(self) -> bool:
         """True while its status change dialog is open (the card cannot be reused for another unit then)."""
-        return self.status_dialog is not None and isValid(self.status_dialog)
+        handover = self.handover_dialog is not None and isValid(self.handover_dialog)
+        return handover or (self.status_dialog is not None and isValid(self.status_dialog))
 
     def refresh(self) -> None:
         try:
             with self._store.read() as session:
                 card = unit_card(session, self.unit_id)
+                lease = current_lease_of_unit(session, self.unit_id)
         except UserError as exc:
             messages.warn(self, exc.message)
             self.reject()
             return
         self.card = card
+        self.lease = lease
+        self._show_lease(lease)
         row = card.row
         code = UnitCode(row.building, row.entrance, row.floor, row.room)
         self.setWindowTitle(f"房源卡片 · {row.code}")
@@ -222,6 +246,29 @@ class UnitCardDialog(QDialog):
         else:
             self.history_title.setText("异动记录（暂无：这套房源还没有变更过房态）")
         self.history_view.setVisible(bool(card.history))
+
+    def _show_lease(self, lease: LeaseSummary | None) -> None:
+        if lease is None:
+            self.lease_label.setText("住户与合同：暂无生效合同")
+        else:
+            state = "已入住交接" if lease.has_checkin else "未办入住交接"
+            self.lease_label.setText(
+                f"承租人：<b>{lease.leaseholder}</b>　合同 {lease.lease_no}（{lease.status.label}，{state}）<br>"
+                f"租期 {lease.start} 至 {lease.end}　月租金 {lease.monthly_rent:,.2f} 元　押金 {lease.deposit:,.2f} 元"
+            )
+        self.checkin_button.setEnabled(lease is not None and not lease.has_checkin)
+        self.moveout_button.setEnabled(lease is not None)
+
+    def open_handover(self, kind: str) -> QDialog | None:
+        if self.lease is None:
+            return None
+        from yuexiu_desk.gui.handover import open_handover
+
+        folder = default_forms_dir(self._store.paths.root)
+        self.handover_dialog = open_handover(
+            self._store, self._runner, self.lease.lease_no, kind, folder, self
+        )
+        return self.handover_dialog
 
     def change_status(self) -> ChangeStatusDialog | None:
         if self.card is None:

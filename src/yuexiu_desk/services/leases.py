@@ -29,7 +29,7 @@ from yuexiu_desk.domain.units import UnitStatus
 from yuexiu_desk.errors import UserError
 from yuexiu_desk.services.units import change_status, find_unit_id_by_code
 from yuexiu_desk.storage.db import require_station
-from yuexiu_desk.storage.models import Household, HouseholdMember, Lease, RentStandard, Unit
+from yuexiu_desk.storage.models import Handover, Household, HouseholdMember, Lease, RentStandard, Unit
 
 
 def add_rent_standard(
@@ -400,3 +400,71 @@ def terminate_lease(
     lease.end_reason = detail or kind.label
     lease.vacate_by = vacate_by
     return vacate_by
+
+
+@dataclass(frozen=True)
+class LeaseSummary:
+    """What a unit card and the handover dialogs show of one lease (its current version)."""
+
+    lease_no: str
+    unit_code: str
+    leaseholder: str
+    start: date
+    end: date
+    monthly_rent: Decimal
+    deposit: Decimal
+    status: LeaseStatus
+    has_checkin: bool
+    has_moveout: bool
+
+
+def _summaries(session: Session, *where: Any) -> list[LeaseSummary]:
+    rows = session.execute(
+        select(Lease, Unit.code, HouseholdMember.name)
+        .join(Unit, Unit.id == Lease.unit_id)
+        .join(
+            HouseholdMember,
+            (HouseholdMember.household_id == Lease.household_id) & HouseholdMember.is_leaseholder,
+        )
+        .where(*where)
+        .order_by(Lease.version.desc())
+        .limit(1)
+    ).all()
+    found = []
+    for lease, code, name in rows:  # the latest version only; two small indexed queries in all
+        kinds = set(
+            session.scalars(
+                select(Handover.kind)
+                .join(Lease, Lease.id == Handover.lease_id)
+                .where(Lease.lease_no == lease.lease_no)
+            )
+        )
+        found.append(
+            LeaseSummary(
+                lease_no=lease.lease_no,
+                unit_code=code,
+                leaseholder=name,
+                start=lease.start_date,
+                end=lease.end_date,
+                monthly_rent=fen_to_decimal(lease.monthly_rent_fen),
+                deposit=fen_to_decimal(lease.deposit_fen),
+                status=LeaseStatus(lease.status),
+                has_checkin="checkin" in kinds,
+                has_moveout="moveout" in kinds,
+            )
+        )
+    return found
+
+
+def lease_summary(session: Session, lease_no: str) -> LeaseSummary:
+    """The latest version of a lease by number, with whether its check-in / move-out are done."""
+    found = _summaries(session, Lease.lease_no == lease_no.strip().upper())
+    if not found:
+        raise UserError(f"没有编号为 {lease_no.strip()} 的租赁合同，请核对合同编号。")
+    return found[0]
+
+
+def current_lease_of_unit(session: Session, unit_id: uuid.UUID) -> LeaseSummary | None:
+    """The lease that currently binds a household to this unit (active or terminated awaiting move-out)."""
+    found = _summaries(session, Lease.unit_id == unit_id, Lease.status.in_(CURRENT_STATUSES))
+    return found[0] if found else None
