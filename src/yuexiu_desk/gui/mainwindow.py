@@ -171,6 +171,12 @@ class MainWindow(QMainWindow):
         self.act_paste = self._action(
             "从剪贴板识别", "Ctrl+Shift+V", self.recognise_clipboard, "识别剪贴板中的图片或文字"
         )
+        self.act_template = self._action(
+            "导出导入模板…", None, self.export_household_template, "保存住户及合同的 Excel 导入模板"
+        )
+        self.act_import = self._action(
+            "从 Excel 导入住户…", None, self.import_households, "导入服务站现有的住户和合同台账"
+        )
         self.act_lookup = self._action("查找/扫码", "Ctrl+L", self.focus_lookup, "输入房号或扫描标签")
         self.act_refresh = self._action("刷新", "F5", self.refresh_all, "重新读取数据")
         self.act_quit = self._action("退出", "Ctrl+Q", self.close)
@@ -186,6 +192,9 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(self.act_image)
         file_menu.addAction(self.act_paste)
+        file_menu.addSeparator()
+        file_menu.addAction(self.act_template)
+        file_menu.addAction(self.act_import)
         file_menu.addSeparator()
         file_menu.addAction(self.act_quit)
         find_menu = menu.addMenu("查找(&S)")
@@ -336,7 +345,15 @@ class MainWindow(QMainWindow):
             self.info = station_info(session)
         self.setWindowTitle(window_title(self.info.estate_name if self.info else None))
         has_station = self.info is not None
-        for action in (self.act_print, self.act_image, self.act_paste, self.act_lookup, *self.act_pages):
+        for action in (
+            self.act_print,
+            self.act_image,
+            self.act_paste,
+            self.act_lookup,
+            self.act_template,
+            self.act_import,
+            *self.act_pages,
+        ):
             action.setEnabled(has_station)
         self.lookup_edit.setEnabled(has_station)
         if not has_station:
@@ -576,6 +593,19 @@ class MainWindow(QMainWindow):
         self.print_dialog = dialog
         dialog.open()
         return dialog
+
+    # --- household ledgers -------------------------------------------------------------------------
+    def export_household_template(self) -> int | None:
+        page = self.households
+        return page.export_template() if page is not None else None
+
+    def import_households(self) -> int | None:
+        """From the 文件 menu: on the 住户档案 page, where the imported households then appear."""
+        page = self.households
+        if page is None:
+            return None
+        self.show_page(PAGE_NAMES.index("住户档案"))
+        return page.import_households()
 
     # --- about and shutdown -------------------------------------------------------------------------
     def show_about(self) -> None:

@@ -1,5 +1,6 @@
 """住户档案 (一户一档): the households list with masked IDs and phones and a filter box; a household's detail
-(showing a full number asks for a reason and is logged); registering a new household."""
+(showing a full number asks for a reason and is logged); registering a new household; the Excel template and
+importing the station's existing ledgers (gui.householdimport)."""
 
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ from sqlalchemy.orm import Session
 
 from yuexiu_desk.domain.households import LEASEHOLDER_RELATION, RELATIONS, SpecialGroup
 from yuexiu_desk.domain.leases import RentTier
+from yuexiu_desk.gui.householdimport import CHECKING, HouseholdImporter
 from yuexiu_desk.gui.oprunner import OpRunner
 from yuexiu_desk.gui.rowsmodel import RowColumn, RowsModel
 from yuexiu_desk.gui.savedialog import SavingDialog
@@ -86,11 +88,24 @@ class HouseholdsPage(QWidget):
         self.register_button = QPushButton("登记新住户(&N)…")
         self.register_button.setObjectName("primary")
         self.register_button.clicked.connect(self.register_household)
+        self.importer = HouseholdImporter(runner, self)
+        self.template_button = QPushButton("导出导入模板…")
+        self.template_button.setToolTip("保存住户及合同的 Excel 导入模板（含填写说明）")
+        self.template_button.clicked.connect(self.export_template)
+        self.import_button = QPushButton("从 Excel 导入住户(&I)…")
+        self.import_button.setToolTip("先检查整个文件；有任何问题则不导入任何数据")
+        self.import_button.clicked.connect(self.import_households)
+        self.import_busy = QLabel(f"{CHECKING.rstrip('…')}，大文件需要几十秒，可继续其他操作…")
+        self.import_busy.setObjectName("hint")
+        self.import_busy.hide()
+        self.importer.busy_changed.connect(self._import_busy)
         bar = QHBoxLayout()
         bar.addWidget(title)
         bar.addSpacing(12)
         bar.addWidget(self.search, 1)
         bar.addWidget(self.count_label)
+        bar.addWidget(self.template_button)
+        bar.addWidget(self.import_button)
         bar.addWidget(self.register_button)
 
         self.model: RowsModel[HouseholdRow] = RowsModel(HOUSEHOLD_COLUMNS, parent=self)
@@ -117,6 +132,7 @@ class HouseholdsPage(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(16, 12, 16, 12)
         layout.addLayout(bar)
+        layout.addWidget(self.import_busy)
         layout.addWidget(self.view, 1)
         layout.addWidget(hint)
 
@@ -158,6 +174,18 @@ class HouseholdsPage(QWidget):
         self.dialog = dialog
         dialog.open()
         return dialog
+
+    def export_template(self) -> int | None:
+        """导出导入模板…: None when the clerk cancelled the file dialog."""
+        return self.importer.export_template()
+
+    def import_households(self) -> int | None:
+        """从 Excel 导入住户…: check the chosen file in the background, then show problems or ask to confirm."""
+        return self.importer.choose_and_import()
+
+    def _import_busy(self, busy: bool) -> None:
+        self.import_busy.setVisible(busy)
+        self.import_button.setEnabled(not busy)
 
     def register_household(self) -> RegisterHouseholdDialog:
         dialog = RegisterHouseholdDialog(self.runner, self)
