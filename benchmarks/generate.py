@@ -2,22 +2,34 @@
 
     uv run python benchmarks/generate.py --units 50000 --out benchmarks/data/bureau-50k
     uv run python benchmarks/generate.py --units 194 --out benchmarks/data/demo
+    uv run python benchmarks/generate.py --units 50000 --all-vacant --out benchmarks/data/import-50k \
+        --workbook benchmarks/data/import-50k/households-50k.xlsx --households 50000
 
 The schema always comes from the app's own migrations (Store.open); only the rows are written here, with
 bulk inserts in one transaction. A folder that already holds the asked-for number of units is reused
 unless --force is given.
+
+--all-vacant makes a station about to be filled by an import: every unit vacant, no 异动 history, and the
+rent standards in force. --workbook writes a household ledger for it, from the app's own template
+(export.household_template) filled row by row: one household per vacant unit, 1–4 members with valid
+ID numbers, a lease each. The workbook is reused too when it was made from the same settings.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import random
+import re
 import sqlite3
 import sys
 import time
 import uuid
+import zipfile
+from copy import copy
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +37,8 @@ from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from yuexiu_desk.clock import FixedClock
+from yuexiu_desk.domain.households import RELATIONS
+from yuexiu_desk.domain.leases import RentTier
 from yuexiu_desk.domain.units import TRANSITIONS, UnitCode, UnitStatus
 from yuexiu_desk.paths import StationPaths
 from yuexiu_desk.services.station import (
@@ -37,7 +51,14 @@ from yuexiu_desk.services.station import (
 from yuexiu_desk.services.station import UNIT_TYPES as DEMO_UNIT_TYPES
 from yuexiu_desk.storage.db import Store
 from yuexiu_desk.storage.migrate import head_revision
-from yuexiu_desk.storage.models import Building, ChangeEvent, ChangeJournal, Station, Unit
+from yuexiu_desk.storage.models import (
+    Building,
+    ChangeEvent,
+    ChangeJournal,
+    RentStandard,
+    Station,
+    Unit,
+)
 
 DEMO_UNITS = 194
 # Fixtures are reproducible: a fixed "now" and a seeded generator.
@@ -65,6 +86,12 @@ STATUS_MIX = [
 ]
 # Share of occupied units that also have some past 异动 (moved out and in again, repaired, …).
 OCCUPIED_WITH_HISTORY = 0.08
+# The rent standards of an --all-vacant station (those of the demo station): (tier, from, fen per m²).
+RENT_STANDARDS = [
+    (RentTier.STANDARD, date(2021, 1, 1), 1050),
+    (RentTier.STANDARD, date(2024, 1, 1), 1100),
+    (RentTier.LOW_INCOME, date(2021, 1, 1), 250),
+]
 
 
 @dataclass(frozen=True)
@@ -74,9 +101,10 @@ class Generated:
     reused: bool
 
 
-def count_units(database: Path) -> int | None:
+def count_units(database: Path, all_vacant: bool = False) -> int | None:
     """Units in an existing fixture database, or None when there is none, it is unreadable, or its
-    schema is older than the app's migrations (a fixture is rebuilt rather than upgraded)."""
+    schema is older than the app's migrations (a fixture is rebuilt rather than upgraded). With
+    all_vacant, also None unless every unit is vacant, no lease exists and the rent standards are there."""
     if not database.exists():
         return None
     try:
@@ -84,6 +112,12 @@ def count_units(database: Path) -> int | None:
             (n,) = conn.execute("SELECT count(*) FROM unit").fetchone()
             (stations,) = conn.execute("SELECT count(*) FROM station").fetchone()
             (revision,) = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+            if all_vacant:
+                (vacant,) = conn.execute("SELECT count(*) FROM unit WHERE status = 'vacant'").fetchone()
+                (leases,) = conn.execute("SELECT count(*) FROM lease").fetchone()
+                (standards,) = conn.execute("SELECT count(*) FROM rent_standard").fetchone()
+                if vacant != n or leases or standards != len(RENT_STANDARDS):
+                    return None
     except (sqlite3.Error, TypeError):
         return None
     if revision != head_revision() or stations != 1:
@@ -132,7 +166,7 @@ def _layouts(rng: random.Random, units: int) -> list[tuple[int, int, list[list[i
     return layouts
 
 
-def _rows(units: int, seed: int) -> dict[str, list[dict[str, Any]]]:
+def _rows(units: int, seed: int, all_vacant: bool = False) -> dict[str, list[dict[str, Any]]]:
     rng = random.Random(seed)
     now = FIXTURE_NOW
     station_id = _uuid(rng)
@@ -147,8 +181,9 @@ def _rows(units: int, seed: int) -> dict[str, list[dict[str, Any]]]:
     }
     buildings: list[dict[str, Any]] = []
     unit_rows: list[dict[str, Any]] = []
-    statuses = [s for s, _ in STATUS_MIX]
-    weights = [w for _, w in STATUS_MIX]
+    mix = [(UnitStatus.VACANT, 1)] if all_vacant else STATUS_MIX
+    statuses = [s for s, _ in mix]
+    weights = [w for _, w in mix]
     for number, (floors, entrances, types) in enumerate(_layouts(rng, units), start=1):
         building_id = _uuid(rng)
         buildings.append(
@@ -191,6 +226,8 @@ def _rows(units: int, seed: int) -> dict[str, list[dict[str, Any]]]:
     events: list[dict[str, Any]] = []
     for unit in unit_rows:
         final = UnitStatus(unit["status"])
+        if all_vacant:  # a station just handed over: nothing has happened to its units yet
+            break
         if final == UnitStatus.OCCUPIED and rng.random() >= OCCUPIED_WITH_HISTORY:
             continue
         when = now - timedelta(days=rng.randint(200, 365), hours=rng.randint(0, 8))
@@ -225,6 +262,28 @@ def _rows(units: int, seed: int) -> dict[str, list[dict[str, Any]]]:
         for table, rows in (("station", [station]), ("building", buildings), ("unit", unit_rows))
         for row in rows
     ]
+    standards = [
+        {
+            "id": _uuid(rng),
+            "tier": tier.value,
+            "rate_fen_per_m2": rate,
+            "effective_from": since,
+            "approval_doc": "（测试数据）公租房租金标准批复",
+            "created_at": station["created_at"],
+        }
+        for tier, since, rate in (RENT_STANDARDS if all_vacant else [])
+    ]
+    journal += [
+        {
+            "table_name": "rent_standard",
+            "record_id": row["id"],
+            "operation": "insert",
+            "station_id": station_id,
+            "operator": OPERATOR,
+            "recorded_at": row["created_at"],
+        }
+        for row in standards
+    ]
     journal += [
         {
             "table_name": "change_event",
@@ -241,24 +300,28 @@ def _rows(units: int, seed: int) -> dict[str, list[dict[str, Any]]]:
         "building": buildings,
         "unit": unit_rows,
         "event": events,
+        "rent_standard": standards,
         "journal": journal,
     }
 
 
-def generate(units: int, out: Path, force: bool = False, seed: int = 50_000) -> Generated:
-    """Make sure out is a station folder holding `units` units; return what was done."""
+def generate(
+    units: int, out: Path, force: bool = False, seed: int = 50_000, all_vacant: bool = False
+) -> Generated:
+    """Make sure out is a station folder holding `units` units (all vacant, with rent standards, when
+    all_vacant); return what was done."""
     paths = StationPaths(out.resolve())
     started = time.perf_counter()
-    if not force and count_units(paths.database) == units:
+    if not force and count_units(paths.database, all_vacant) == units:
         return Generated(units, time.perf_counter() - started, reused=True)
     _remove_database(paths)
-    if units == DEMO_UNITS:
+    if units == DEMO_UNITS and not all_vacant:
         info = install_demo(paths, clock=FixedClock(FIXTURE_NOW))
         return Generated(info.units, time.perf_counter() - started, reused=False)
     # The schema comes only from the app's migrations.
     store = Store.open(paths, FixedClock(FIXTURE_NOW))
     try:
-        rows = _rows(units, seed)
+        rows = _rows(units, seed, all_vacant)
         # Bulk inserts bypass the ORM flush, so the change-journal hook (storage.journal) does not run;
         # the journal rows a real station would have are written here explicitly instead, in the same
         # transaction. This is a benchmark fixture, not a way for the app to write data.
@@ -268,12 +331,343 @@ def generate(units: int, out: Path, force: bool = False, seed: int = 50_000) -> 
             session.execute(insert(Unit), rows["unit"])
             if rows["event"]:
                 session.execute(insert(ChangeEvent), rows["event"])
+            if rows["rent_standard"]:
+                session.execute(insert(RentStandard), rows["rent_standard"])
             session.execute(insert(ChangeJournal), rows["journal"])
         with store.engine.connect() as conn:
             conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
         store.close()
-    return Generated(count_units(paths.database) or 0, time.perf_counter() - started, reused=False)
+    return Generated(
+        count_units(paths.database, all_vacant) or 0, time.perf_counter() - started, reused=False
+    )
+
+
+# ------------------------------------------------------------------------------ the household ledger
+
+# Wuhan's district address codes (江岸 江汉 硚口 汉阳 武昌 青山 洪山) and a few from elsewhere in Hubei.
+ADDRESS_CODES = (
+    ["420102"] * 6
+    + ["420103", "420104", "420105", "420106", "420107", "420111"] * 2
+    + [
+        "420115",
+        "420222",
+        "420984",
+        "421002",
+    ]
+)
+SURNAMES = "张王李赵刘陈杨黄周吴徐孙马朱胡郭何林罗高梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕"
+GIVEN = "伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超秀兰霞平刚桂英华建国志红玉梅文斌辉鹏飞云"
+EMPLOYERS = ["江岸区环卫所", "个体经营", "退休", "某物流公司", "某餐饮店", "无业", "社区公益岗", "某超市", ""]
+OVERRIDE_REASON = "危旧房屋改造安置，经区住房保障中心批准"
+
+
+@dataclass(frozen=True)
+class Ledger:
+    households: int
+    members: int
+    leases: int
+    filed: int
+    seconds: float
+    reused: bool
+
+
+def _id_number(rng: random.Random, birth: date, male: bool, taken: set[str]) -> str:
+    from stdnum.iso7064 import mod_11_2
+
+    while True:
+        sequence = rng.randrange(0, 500) * 2 + (1 if male else 0)
+        body = f"{rng.choice(ADDRESS_CODES)}{birth:%Y%m%d}{sequence:03d}"
+        number = body + mod_11_2.calc_check_digit(body)
+        if number not in taken:
+            taken.add(number)
+            return number
+
+
+def _birth(rng: random.Random, first: int, last: int) -> date:
+    return date(rng.randint(first, last), rng.randint(1, 12), rng.randint(1, 28))
+
+
+def _name(rng: random.Random, surname: str | None = None) -> str:
+    given = "".join(rng.choice(GIVEN) for _ in range(rng.choice([1, 2, 2])))
+    return (surname or rng.choice(SURNAMES)) + given
+
+
+def _mobile(rng: random.Random) -> str:
+    return f"1{rng.choice('3456789')}{rng.randrange(10**9):09d}"
+
+
+def _as_typed(rng: random.Random, day: date) -> Any:
+    """Mostly a real Excel date; now and then the text a clerk types instead."""
+    roll = rng.random()
+    if roll < 0.9:
+        return day
+    if roll < 0.95:
+        return f"{day.year}/{day.month}/{day.day}"
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def _add_months(day: date, months: int) -> date:
+    index = day.year * 12 + day.month - 1 + months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def _household(
+    rng: random.Random, number: int, code: str, chinese_code: str, today: date, taken: set[str]
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """One household's member rows and lease row, keyed by the template's headers."""
+    size = rng.choices([1, 2, 3, 4], [25, 35, 25, 15])[0]
+    elderly = size == 1 and rng.random() < 0.4
+    head_birth = _birth(rng, 1940, 1958) if elderly else _birth(rng, 1950, 1998)
+    head_male = rng.random() < 0.55
+    surname = rng.choice(SURNAMES)
+    unit = chinese_code if rng.random() < 0.05 else code
+    people = [("本人", _name(rng, surname), head_birth, head_male)]
+    if size >= 2:
+        people.append(
+            ("配偶", _name(rng), _birth(rng, head_birth.year - 4, head_birth.year + 4), not head_male)
+        )
+    for _ in range(size - len(people)):
+        if head_birth.year >= 1975 or rng.random() < 0.7:
+            kid_first = max(head_birth.year + 20, 1960)
+            people.append(
+                (
+                    "子女",
+                    _name(rng, surname),
+                    _birth(rng, kid_first, min(kid_first + 25, 2024)),
+                    rng.random() < 0.5,
+                )
+            )
+        else:
+            relation = rng.choice([r for r in RELATIONS if r not in ("本人", "配偶", "子女")])
+            people.append((relation, _name(rng), _birth(rng, 1940, 2010), rng.random() < 0.5))
+    members = []
+    for relation, name, birth, male in people:
+        holder = relation == "本人"
+        income = rng.choice([None, 9600, 24000, 36000, 48000.5, "60,000", 72000])
+        members.append(
+            {
+                "房号": unit,
+                "户序号": str(number),
+                "姓名": name,
+                "与承租人关系": relation,
+                "身份证号": _id_number(rng, birth, male, taken),
+                "联系电话": _mobile(rng) if holder or rng.random() < 0.3 else None,
+                "工作单位": rng.choice(EMPLOYERS) or None,
+                "年收入(元)": income if birth.year < 2006 else None,
+                "孤寡空巢老人": "是" if elderly else rng.choice(["否", None]),
+                "残疾": "是" if rng.random() < 0.03 else rng.choice(["否", None]),
+                "行动不便": "是" if rng.random() < 0.04 else rng.choice(["否", None]),
+            }
+        )
+    low_income = elderly or rng.random() < 0.12
+    term = rng.choice([12, 24, 36, 36, 36, 48, 60, 60]) if rng.random() >= 0.01 else 72
+    roll = rng.random()
+    if roll < 0.02:  # signed already, starts next month
+        months_back = -1
+    elif roll < 0.03:  # past its end but still the current lease (the importer warns)
+        months_back = term + rng.randint(0, 5)
+    else:
+        months_back = rng.randint(0, term - 2)
+    start = max(_add_months(today.replace(day=1), -months_back), date(2021, 1, 1))
+    signed = min(start - timedelta(days=rng.randint(3, 25)), today)
+    filed = signed + timedelta(days=rng.randint(1, 28)) if rng.random() < 0.7 else None
+    if filed is not None and filed > today:
+        filed = None
+    lease = {
+        "户序号": str(number),
+        "房号": unit,
+        "合同开始日期": _as_typed(rng, start),
+        "租期(月)": term if rng.random() < 0.95 else f"{term}个月",
+        "签约日期": _as_typed(rng, signed),
+        "押金(元)": rng.choice([500, 800, 1000, 1000, 1200, 1500.0, "2000.00", None]),
+        "租金档次": RentTier.LOW_INCOME.label if low_income else RentTier.STANDARD.label,
+        "超5年理由": OVERRIDE_REASON if term > 60 else None,
+        "备案日期": None if filed is None else _as_typed(rng, filed),
+        "备案编号": None if filed is None else f"江岸备字{filed.year}-{rng.randrange(1, 10000):04d}",
+    }
+    return members, lease
+
+
+def _copy_cell(sheet: Any, source: Any) -> Any:
+    """A write-only cell with the value, style and note of a template cell."""
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.comments import Comment
+
+    cell = WriteOnlyCell(sheet, source.value)
+    if source.has_style:
+        cell.font = copy(source.font)
+        cell.fill = copy(source.fill)
+        cell.border = copy(source.border)
+        cell.alignment = copy(source.alignment)
+        cell.number_format = source.number_format
+    if source.comment is not None:
+        note = Comment(source.comment.text, source.comment.author)
+        note.width, note.height = source.comment.width, source.comment.height
+        cell.comment = note
+    return cell
+
+
+def _ledger_key(database: Path, households: int, seed: int) -> tuple[str, list[tuple[str, str]]]:
+    """What the workbook is made from: the settings, the template's headers and the fixture's vacant units."""
+    from yuexiu_desk.export.household_template import SHEETS
+
+    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as conn:
+        units = conn.execute(
+            "SELECT building_no, entrance, floor, room FROM unit WHERE status = 'vacant' "
+            "ORDER BY building_no, entrance, floor, room"
+        ).fetchall()
+    codes = [(str(UnitCode(*u)), UnitCode(*u).chinese) for u in units]
+    digest = hashlib.sha256()
+    digest.update(
+        json.dumps([households, seed, {k: [c.header for c in v] for k, v in SHEETS.items()}]).encode()
+    )
+    for code, _ in codes:
+        digest.update(code.encode() + b"\n")
+    return digest.hexdigest(), codes
+
+
+def write_ledger(database: Path, out: Path, households: int, seed: int = 3, force: bool = False) -> Ledger:
+    """Make sure out is a household ledger for the vacant units of database; return what was done.
+
+    The app's template is written first (write_household_template) and copied — headers with their
+    styles and notes, column formats, drop-down validations, frozen panes, the 说明 sheet — into a
+    write-only workbook, which then gets the rows (openpyxl's normal mode would hold all ~1.4 million
+    cells in memory)."""
+    from openpyxl import Workbook, load_workbook
+
+    from yuexiu_desk.export.household_template import SHEETS, write_household_template
+
+    started = time.perf_counter()
+    meta_path = out.with_suffix(".json")
+    key, codes = _ledger_key(database, households, seed)
+    if not force and out.exists() and meta_path.exists():
+        meta = json.loads(meta_path.read_text())
+        if meta.get("key") == key:
+            return Ledger(
+                meta["households"],
+                meta["members"],
+                meta["leases"],
+                meta["filed"],
+                time.perf_counter() - started,
+                reused=True,
+            )
+    if len(codes) < households:
+        raise SystemExit(f"{database} has {len(codes)} vacant units, fewer than {households} households.")
+    rng = random.Random(seed)
+    chosen = sorted(rng.sample(range(len(codes)), households))
+    today = FIXTURE_NOW.date()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    template_path = out.with_name(f".{out.stem}.template.xlsx")
+    template = load_workbook(write_household_template(template_path))
+    template_path.unlink()
+    book = Workbook(write_only=True)
+    sheets: dict[str, Any] = {}
+    headers: dict[str, list[str]] = {}
+    for source in template.worksheets:
+        sheet = book.create_sheet(source.title)
+        sheets[source.title] = sheet
+        for letter, dimension in source.column_dimensions.items():
+            target = sheet.column_dimensions[letter]
+            target.width = dimension.width
+            if dimension.has_style:
+                target.number_format = dimension.number_format
+                target.font = copy(dimension.font)
+        for validation in source.data_validations.dataValidation:
+            sheet.data_validations.append(copy(validation))
+        sheet.freeze_panes = source.freeze_panes
+        if source.title in SHEETS:
+            headers[source.title] = [c.value for c in source[1]]
+    # The data sheets get their header row, then the rows; 说明 is copied whole.
+    for source in template.worksheets:
+        sheet = sheets[source.title]
+        if source.title in SHEETS:
+            sheet.append([_copy_cell(sheet, c) for c in source[1]])
+        else:
+            for row in source.iter_rows():
+                sheet.append([_copy_cell(sheet, c) for c in row])
+    member_sheet, lease_sheet = (sheets[name] for name in SHEETS)
+    member_headers, lease_headers = headers.values()
+    taken: set[str] = set()
+    members = filed = 0
+    leases: list[list[Any]] = []
+    for number, index in enumerate(chosen, start=1):
+        code, chinese = codes[index]
+        rows, lease = _household(rng, number, code, chinese, today, taken)
+        assert set(lease) <= set(lease_headers) and set(rows[0]) <= set(member_headers)
+        for row in rows:
+            member_sheet.append([row.get(h) for h in member_headers])
+        members += len(rows)
+        filed += lease["备案日期"] is not None
+        leases.append([lease.get(h) for h in lease_headers])
+    for row in leases:
+        lease_sheet.append(row)
+    partial = out.with_name(f".{out.name}.partial")
+    book.save(partial)
+    _as_excel_saves(partial, out)
+    partial.unlink()
+    meta = {"key": key, "households": households, "members": members, "leases": households, "filed": filed}
+    meta_path.write_text(json.dumps(meta, indent=1))
+    return Ledger(households, members, households, filed, time.perf_counter() - started, reused=False)
+
+
+_INLINE_STRING = re.compile(
+    r'<c ([^>]*?) t="inlineStr"><is><t(?: xml:space="preserve")?>(.*?)</t></is></c>', re.S
+)
+_CELL_REF = re.compile(r'<c r="([A-Z]+)(\d+)"')
+_SHARED_STRINGS_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"
+_SHARED_STRINGS_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings"
+
+
+def _as_excel_saves(source: Path, out: Path) -> None:
+    """Rewrite an openpyxl write-only file the way Excel or WPS stores the same sheets, so that reading
+    it costs what reading a clerk's file costs: text in one shared-strings table (openpyxl writes every
+    string inline, in each cell) and a <dimension> element at the top of each sheet (openpyxl's
+    write-only mode leaves it out, and its reader then parses the whole sheet once more just to size it)."""
+    strings: dict[str, int] = {}
+    total = 0
+
+    def shared(match: re.Match[str]) -> str:
+        nonlocal total
+        total += 1
+        index = strings.setdefault(match.group(2), len(strings))
+        return f'<c {match.group(1)} t="s"><v>{index}</v></c>'
+
+    with zipfile.ZipFile(source) as zin, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            if item.filename.startswith("xl/worksheets/sheet"):
+                text = _INLINE_STRING.sub(shared, data.decode())
+                refs = _CELL_REF.findall(text)
+                if refs:
+                    last_col = max((len(c), c) for c, _ in refs)[1]
+                    last_row = max(int(r) for _, r in refs)
+                    text = text.replace(
+                        "<sheetViews>", f'<dimension ref="A1:{last_col}{last_row}" /><sheetViews>', 1
+                    )
+                data = text.encode()
+            elif item.filename == "[Content_Types].xml":
+                data = data.replace(
+                    b"</Types>",
+                    f'<Override PartName="/xl/sharedStrings.xml" ContentType="{_SHARED_STRINGS_TYPE}" /></Types>'.encode(),
+                )
+            elif item.filename == "xl/_rels/workbook.xml.rels":
+                data = data.replace(
+                    b"</Relationships>",
+                    f'<Relationship Type="{_SHARED_STRINGS_REL}" Target="sharedStrings.xml" Id="rIdStrings" />'
+                    "</Relationships>".encode(),
+                )
+            zout.writestr(item, data)
+        table = "".join(
+            f'<si><t xml:space="preserve">{t}</t></si>' if t != t.strip() else f"<si><t>{t}</t></si>"
+            for t in strings
+        )
+        zout.writestr(
+            "xl/sharedStrings.xml",
+            '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
+            '<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+            f'count="{total}" uniqueCount="{len(strings)}">{table}</sst>',
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -284,14 +678,28 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, required=True, help="station data folder to create")
     parser.add_argument("--force", action="store_true", help="regenerate even if the folder is up to date")
     parser.add_argument("--seed", type=int, default=50_000)
+    parser.add_argument(
+        "--all-vacant", action="store_true", help="every unit vacant, no history, rent standards in force"
+    )
+    parser.add_argument("--workbook", type=Path, help="also write a household ledger (.xlsx) for the station")
+    parser.add_argument("--households", type=int, default=50_000, help="households in --workbook")
     args = parser.parse_args(argv)
     if args.units < 1:
         parser.error("--units must be at least 1")
-    result = generate(args.units, args.out, force=args.force, seed=args.seed)
+    result = generate(args.units, args.out, force=args.force, seed=args.seed, all_vacant=args.all_vacant)
     if result.reused:
         print(f"{args.out}: already holds {result.units} units (use --force to regenerate)")
     else:
         print(f"{args.out}: {result.units} units generated in {result.seconds:.1f} s")
+    if args.workbook is not None:
+        ledger = write_ledger(
+            StationPaths(args.out.resolve()).database, args.workbook, args.households, force=args.force
+        )
+        what = f"{ledger.households} households, {ledger.members} members, {ledger.leases} leases ({ledger.filed} filed)"
+        if ledger.reused:
+            print(f"{args.workbook}: already holds {what} (use --force to rewrite)")
+        else:
+            print(f"{args.workbook}: {what} written in {ledger.seconds:.1f} s")
     return 0
 
 

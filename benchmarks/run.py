@@ -10,9 +10,11 @@ there yet print "n/a (reason)". Fixtures are generated on first use (benchmarks/
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import random
+import shutil
 import sqlite3
 import statistics
 import subprocess
@@ -34,6 +36,9 @@ DATA = HERE / "data"
 DEMO_DIR = DATA / "demo"
 BIG_DIR = DATA / "bureau-50k"
 BIG_UNITS = 50_000
+IMPORT_DIR = DATA / "import-50k"  # all units vacant, rent standards in force: a station about to import
+IMPORT_BOOK = IMPORT_DIR / "households-50k.xlsx"
+IMPORT_HOUSEHOLDS = 50_000
 PYCACHE = DATA / "pycache"
 
 
@@ -44,10 +49,11 @@ class Reps:
     keystroke_rounds: int
     labels: int
     decode: int
+    imports: int
 
 
-FULL = Reps(startup=9, scan=200, keystroke_rounds=15, labels=5, decode=40)
-QUICK = Reps(startup=3, scan=50, keystroke_rounds=5, labels=2, decode=10)
+FULL = Reps(startup=9, scan=200, keystroke_rounds=15, labels=5, decode=40, imports=3)
+QUICK = Reps(startup=3, scan=50, keystroke_rounds=5, labels=2, decode=10, imports=1)
 
 
 class Unavailable(Exception):
@@ -524,6 +530,117 @@ def _time_many(fn: Callable[[], Any], n: int) -> list[float]:
     return times
 
 
+# ---------------------------------------------------------------- f. household import
+
+
+def ensure_import_fixture() -> None:
+    """The all-vacant 50k station and its 50,000-household ledger (each made once, then reused)."""
+    station = generate.generate(BIG_UNITS, IMPORT_DIR, all_vacant=True)
+    if not station.reused:
+        print(
+            f"(generated {IMPORT_DIR.relative_to(HERE.parent)}: {station.units} vacant units "
+            f"in {station.seconds:.1f} s)"
+        )
+    ledger = generate.write_ledger(IMPORT_DIR / "station.sqlite3", IMPORT_BOOK, IMPORT_HOUSEHOLDS)
+    if not ledger.reused:
+        print(
+            f"(wrote {IMPORT_BOOK.relative_to(HERE.parent)}: {ledger.households} households, "
+            f"{ledger.members} members in {ledger.seconds:.1f} s)"
+        )
+
+
+def _bare_read(path: Path, keep: bool, pause_gc: bool = False) -> tuple[float, int]:
+    """The floor: openpyxl reads both data sheets the way the importer opens them; rows kept or not,
+    with the cyclic garbage collector on (a plain script) or paused (as the importer runs)."""
+    from openpyxl import load_workbook
+
+    from yuexiu_desk.export.household_template import SHEETS
+
+    gc.collect()
+    was_enabled = gc.isenabled()
+    if pause_gc:
+        gc.disable()
+    started = time.perf_counter()
+    book = load_workbook(path, read_only=True, data_only=True)
+    rows = 0
+    kept: list[tuple[Any, ...]] = []
+    for name in SHEETS:
+        if keep:
+            kept.extend(book[name].iter_rows(values_only=True))
+        else:
+            for _ in book[name].iter_rows(values_only=True):
+                rows += 1
+    book.close()
+    elapsed = time.perf_counter() - started
+    if was_enabled:
+        gc.enable()
+    del kept
+    return elapsed, rows
+
+
+def _timed_import(path: Path) -> tuple[float, Any]:
+    """import_households in one unit of work, on a fresh copy of the all-vacant station."""
+    from yuexiu_desk.clock import FixedClock
+    from yuexiu_desk.paths import StationPaths
+    from yuexiu_desk.services.household_import import import_households
+    from yuexiu_desk.storage.db import Store
+
+    with tempfile.TemporaryDirectory(prefix="yuexiu-import-", dir=DATA) as tmp:
+        shutil.copyfile(IMPORT_DIR / "station.sqlite3", Path(tmp) / "station.sqlite3")
+        store = Store.open(StationPaths(Path(tmp)), FixedClock(generate.FIXTURE_NOW))
+        try:
+            gc.collect()
+            started = time.perf_counter()
+            with store.unit_of_work(generate.OPERATOR) as session:
+                report = import_households(session, path, generate.OPERATOR)
+            elapsed = time.perf_counter() - started
+        finally:
+            store.close()
+        with sqlite3.connect(Path(tmp) / "station.sqlite3") as conn:
+            (leases,) = conn.execute("SELECT count(*) FROM lease").fetchone()
+            (occupied,) = conn.execute("SELECT count(*) FROM unit WHERE status = 'occupied'").fetchone()
+        conn.close()
+    assert leases == occupied == report.leases == IMPORT_HOUSEHOLDS, (leases, occupied, report)
+    return elapsed, report
+
+
+def bench_import(reps: Reps) -> None:
+    label = "f. import 50,000-household workbook"
+    ensure_import_fixture()
+    figure_times, floor_times = [], []
+    report: Any = None
+    rows = 0
+    for _ in range(reps.imports):  # the floor first: it also brings the file into the OS cache
+        elapsed, rows = _bare_read(IMPORT_BOOK, keep=False)
+        floor_times.append(elapsed)
+        elapsed, report = _timed_import(IMPORT_BOOK)
+        figure_times.append(elapsed)
+    paused, _ = _bare_read(IMPORT_BOOK, keep=False, pause_gc=True)
+    kept, _ = _bare_read(IMPORT_BOOK, keep=True, pause_gc=True)
+    figure, floor = median(figure_times), median(floor_times)
+    ratio = figure / floor
+    line(
+        label,
+        _fmt_time(figure),
+        f"{_fmt_time(floor)} (bare openpyxl read-only, both sheets, rows discarded)",
+        ratio,
+        "ratio ≤ 1.5",
+        ratio <= 1.5,
+    )
+    data_rows = report.members + report.leases
+    detail(
+        f"imported {report.households} households, {report.members} members, {report.leases} leases "
+        f"({report.filings} filed, {len(report.warnings)} warnings) in one unit of work on a fresh copy of "
+        f"the all-vacant station; {data_rows / figure:,.0f} rows/s (floor {rows / floor:,.0f} rows/s)"
+    )
+    detail(
+        f"per run: figure {', '.join(_fmt_time(t) for t in figure_times)}; "
+        f"floor {', '.join(_fmt_time(t) for t in floor_times)}; "
+        f"floor variants, gc paused as the importer runs: rows discarded {_fmt_time(paused)} "
+        f"(ratio {figure / paused:.1f}), every row kept {_fmt_time(kept)} (ratio {figure / kept:.1f})"
+    )
+
+
 # ---------------------------------------------------------------- main
 
 BENCHES: dict[str, Callable[[Reps], None]] = {
@@ -533,6 +650,7 @@ BENCHES: dict[str, Callable[[Reps], None]] = {
     "rss": bench_rss,
     "d": bench_labels,
     "e": bench_decode,
+    "f": bench_import,
 }
 
 

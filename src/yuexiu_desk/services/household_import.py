@@ -88,6 +88,11 @@ SUMMARY_PROBLEMS = 3
 _CHUNK = 900
 # The 异动 reason sign_lease records; the bulk writer must record the same one.
 MOVE_IN_REASON = "配租签约入住（合同 {lease_no}）"
+# SQLite page cache for the bulk writer's inserts (KiB). Its default (2 MiB) is far smaller than the pages
+# a bureau-size import touches: random UUID keys land all over every index, so pages are spilled and read
+# back again and again. Measured at 50,000 households: the inserts took 5.9 s with the default, 4.2 s with
+# this. Pages are allocated only as used, and the connection's own setting is restored afterwards.
+_BULK_CACHE_KIB = 128 * 1024
 
 
 @dataclass(frozen=True)
@@ -1198,24 +1203,40 @@ def _write_in_bulk(session: Session, plan: list[_Household], operator: str, toda
         journal.append(("change_event", event_id, "insert"))
 
     connection = session.connection()
-    _execute_many(connection, "household", _HOUSEHOLD_FIELDS, households)
-    _execute_many(connection, "household_member", _MEMBER_FIELDS, members)
-    _execute_many(connection, "lease", _LEASE_FIELDS, leases)
-    _execute_many(connection, "unit", ("status", "updated_at", "id"), units, update_where="id")
-    _execute_many(connection, "change_event", _EVENT_FIELDS, events)
-    _execute_many(
-        connection,
-        "change_journal",
-        ("table_name", "record_id", "operation"),
-        journal,
-        constants={
-            "station_id": session.info.get("station_id"),
-            "operator": journal_operator,
-            "recorded_at": now,
-        },
-    )
+    with _page_cache(connection, _BULK_CACHE_KIB):
+        _execute_many(connection, "household", _HOUSEHOLD_FIELDS, households)
+        _execute_many(connection, "household_member", _MEMBER_FIELDS, members)
+        _execute_many(connection, "lease", _LEASE_FIELDS, leases)
+        _execute_many(connection, "unit", ("status", "updated_at", "id"), units, update_where="id")
+        _execute_many(connection, "change_event", _EVENT_FIELDS, events)
+        _execute_many(
+            connection,
+            "change_journal",
+            ("table_name", "record_id", "operation"),
+            journal,
+            constants={
+                "station_id": session.info.get("station_id"),
+                "operator": journal_operator,
+                "recorded_at": now,
+            },
+        )
     # Units or leases this session had loaded no longer match the rows.
     session.expire_all()
+
+
+@contextmanager
+def _page_cache(connection: Connection, kib: int) -> Iterator[None]:
+    """At least kib KiB of SQLite page cache on this connection while the block runs."""
+    previous = connection.exec_driver_sql("PRAGMA cache_size").scalar_one()
+    # A negative cache_size is in KiB (a positive one counts pages): keep a setting already this large.
+    if previous < 0 and -previous >= kib:
+        yield
+        return
+    connection.exec_driver_sql(f"PRAGMA cache_size = {-kib}")
+    try:
+        yield
+    finally:
+        connection.exec_driver_sql(f"PRAGMA cache_size = {int(previous)}")
 
 
 def _execute_many(
