@@ -11,19 +11,21 @@ relies on the same checks, because the services cost several queries per househo
 from __future__ import annotations
 
 import gc
+import os
 import re
 import uuid
 import zipfile
 from bisect import bisect_right
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, select
+from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
 from sqlalchemy.orm import Session
 
 from yuexiu_desk.clock import local_date
@@ -253,10 +255,10 @@ def _read_file(
     """The rows of both sheets, each None when its sheet or a column is missing."""
     book = _open(path)
     try:
-        member_rows = _sheet_rows(book, MEMBER_SHEET, MEMBER_COLUMNS, problems)
-        members = None if member_rows is None else [_member(r, c, today, problems) for r, c in member_rows]
-        lease_rows = _sheet_rows(book, LEASE_SHEET, LEASE_COLUMNS, problems)
-        leases = None if lease_rows is None else [_lease_row(r, c, problems) for r, c in lease_rows]
+        member_rows = _sheet_rows(book, MEMBER_SHEET, MEMBER_COLUMNS, _MEMBER_ORDER, problems)
+        members = None if member_rows is None else _members(member_rows, today, problems)
+        lease_rows = _sheet_rows(book, LEASE_SHEET, LEASE_COLUMNS, _LEASE_ORDER, problems)
+        leases = None if lease_rows is None else _leases(lease_rows, problems)
     finally:
         book.close()
     if members == [] and leases == []:
@@ -299,10 +301,14 @@ def _header_key(value: object) -> str:
 
 
 def _sheet_rows(
-    book: Workbook, name: str, columns: tuple[TemplateColumn, ...], problems: list[ImportProblem]
-) -> Iterator[tuple[int, dict[str, Any]]] | None:
-    """(row number, {header: value}) for every non-empty row below the header; None, with the problems,
-    when the sheet or a column is missing."""
+    book: Workbook,
+    name: str,
+    columns: tuple[TemplateColumn, ...],
+    order: tuple[str, ...],
+    problems: list[ImportProblem],
+) -> Iterator[tuple[int, list[Any]]] | None:
+    """(row number, [value of each header in order]) for every non-empty row below the header; None, with
+    the problems, when the sheet or a column is missing."""
     actual = next((s for s in book.sheetnames if _header_key(s) == name), None)
     if actual is None:
         problems.append(
@@ -356,104 +362,25 @@ def _sheet_rows(
             ImportProblem(name, header_no, m, f"缺少“{m}”列{hint}；请按模板补上这一列。") for m in missing
         )
         return None
-    picks = [(c.header, index[_header_key(c.header)]) for c in columns]
-    return _data_rows(rows, header_no, picks)
+    return _data_rows(rows, header_no, [index[_header_key(header)] for header in order])
 
 
 def _data_rows(
-    rows: Iterator[tuple[Any, ...]], header_no: int, picks: list[tuple[str, int]]
-) -> Iterator[tuple[int, dict[str, Any]]]:
+    rows: Iterator[tuple[Any, ...]], header_no: int, positions: list[int]
+) -> Iterator[tuple[int, list[Any]]]:
+    """(row number, the cells at positions) for every row that is not blank."""
     for number, values in enumerate(rows, start=header_no + 1):
         width = len(values)
-        cells = {header: values[i] if i < width else None for header, i in picks}
+        cells = [values[i] if i < width else None for i in positions]
         # Blank rows (often hundreds of formatted but empty ones at the end) are not data.
-        if not all(map(_blank, cells.values())):
-            yield number, cells
+        for value in cells:
+            if value is not None and (value.__class__ is not str or value.strip()):
+                yield number, cells
+                break
 
 
 def _blank(value: object) -> bool:
     return value is None or (type(value) is str and not value.strip())
-
-
-_T = TypeVar("_T")
-
-
-class _Row:
-    """Reads the cells of one row, turning each refusal into a problem for that cell."""
-
-    def __init__(self, sheet: str, row: int, cells: dict[str, Any], problems: list[ImportProblem]) -> None:
-        self.sheet, self.row, self.cells, self.problems = sheet, row, cells, problems
-
-    def take(self, column: str, parse: Callable[[Any], _T], required: bool = False) -> _T | None:
-        value = self.cells[column]
-        if _blank(value):
-            if required:
-                self.problem(column, "此项必填，这一行没有填写。")
-            return None
-        try:
-            return parse(value)
-        except UserError as exc:
-            self.problem(column, exc.message)
-            return None
-
-    def problem(self, column: str, message: str) -> None:
-        self.problems.append(ImportProblem(self.sheet, self.row, column, message))
-
-
-def _member(row: int, cells: dict[str, Any], today: date, problems: list[ImportProblem]) -> _Member:
-    r = _Row(MEMBER_SHEET, row, cells, problems)
-    phone = r.take(COL_PHONE, _phone)
-    if phone is None and _blank(cells[COL_PHONE]):
-        phone = ""
-    income = r.take(COL_INCOME, lambda v: _amount_fen(v, "年收入"))
-    if income is not None and income < 0:
-        r.problem(COL_INCOME, "年收入不能为负数。")
-    return _Member(
-        row=row,
-        key=r.take(COL_HOUSEHOLD, _text, required=True),
-        unit=r.take(COL_UNIT, _unit_code, required=True),
-        name=r.take(COL_NAME, _text, required=True),
-        relation=r.take(COL_RELATION, lambda v: check_relation(_text(v)), required=True),
-        ident=r.take(COL_ID, lambda v: _id_number(v, today), required=True),
-        phone=phone,
-        employer=r.take(COL_EMPLOYER, _text) or "",
-        income_fen=income,
-        groups=frozenset(
-            group
-            for group, column in (
-                (SpecialGroup.ELDERLY_ALONE, COL_ELDERLY),
-                (SpecialGroup.DISABLED, COL_DISABLED),
-                (SpecialGroup.MOBILITY_IMPAIRED, COL_MOBILITY),
-            )
-            if r.take(column, _yes_no)
-        ),
-    )
-
-
-def _lease_row(row: int, cells: dict[str, Any], problems: list[ImportProblem]) -> _LeaseRow:
-    r = _Row(LEASE_SHEET, row, cells, problems)
-    deposit = r.take(COL_DEPOSIT, lambda v: _amount_fen(v, "押金"))
-    if deposit is not None and deposit < 0:
-        r.problem(COL_DEPOSIT, "押金不能为负数。")
-        deposit = None
-    elif deposit is None and _blank(cells[COL_DEPOSIT]):
-        deposit = 0
-    lease = _LeaseRow(
-        row=row,
-        key=r.take(COL_HOUSEHOLD, _text, required=True),
-        unit=r.take(COL_UNIT, _unit_code, required=True),
-        start=r.take(COL_START, _date, required=True),
-        term=r.take(COL_TERM, _months, required=True),
-        signed=r.take(COL_SIGNED, _date, required=True),
-        deposit_fen=deposit,
-        tier=r.take(COL_TIER, lambda v: parse_tier(_text(v)), required=True),
-        override=r.take(COL_OVERRIDE, _text) or "",
-        filed_on=r.take(COL_FILED, _date),
-        filing_ref=r.take(COL_FILING_REF, _text) or "",
-    )
-    if lease.start is not None and lease.term is not None:
-        lease.end = lease_end(lease.start, lease.term)
-    return lease
 
 
 # ------------------------------------------------------------------------------------------ cell values
@@ -585,6 +512,187 @@ def _yes_no(value: object) -> bool:
     if text in _NO_WORDS:
         return False
     raise UserError(f"“{_text(value)}”无法识别，请填写“{YES}”或“{NO}”（不填视为“{NO}”）。")
+
+
+def _relation(value: object) -> str:
+    return check_relation(_text(value))
+
+
+def _tier(value: object) -> RentTier:
+    return parse_tier(_text(value))
+
+
+def _income_fen(value: object) -> int:
+    return _amount_fen(value, "年收入")
+
+
+def _deposit_fen(value: object) -> int:
+    return _amount_fen(value, "押金")
+
+
+class _Refused:
+    """A cell value its parser refused, with the reason (kept in a column's memo like a result)."""
+
+    __slots__ = ("message",)
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+
+_REQUIRED = "此项必填，这一行没有填写。"
+
+
+@dataclass(frozen=True)
+class _Column:
+    """How one column's cells are read. memo: ledgers repeat the same units, dates, relations and tiers
+    thousands of times, so each distinct value of such a column is parsed once per import."""
+
+    header: str
+    parse: Callable[[Any], Any]
+    required: bool = False
+    memo: bool = False
+
+
+def _cells(
+    sheet: str,
+    row: int,
+    values: list[Any],
+    columns: tuple[_Column, ...],
+    memos: tuple[dict[tuple[type, Any], Any] | None, ...],
+    problems: list[ImportProblem],
+) -> list[Any]:
+    """The parsed values of one row (None where blank or refused), each refusal a problem of its cell."""
+    parsed: list[Any] = []
+    for value, column, memo in zip(values, columns, memos, strict=True):
+        if value is None or (value.__class__ is str and not value.strip()):
+            if column.required:
+                problems.append(ImportProblem(sheet, row, column.header, _REQUIRED))
+            parsed.append(None)
+            continue
+        if memo is None:
+            result = _attempt(column.parse, value)
+        else:
+            # The type is part of the key: 1, 1.0 and True are equal but are not read alike.
+            key = (value.__class__, value)
+            result = memo.get(key, _attempt)
+            if result is _attempt:
+                result = memo[key] = _attempt(column.parse, value)
+        if result.__class__ is _Refused:
+            problems.append(ImportProblem(sheet, row, column.header, result.message))
+            parsed.append(None)
+        else:
+            parsed.append(result)
+    return parsed
+
+
+def _attempt(parse: Callable[[Any], Any], value: object) -> Any:
+    try:
+        return parse(value)
+    except UserError as exc:
+        return _Refused(exc.message)
+
+
+def _memos(columns: tuple[_Column, ...]) -> tuple[dict[tuple[type, Any], Any] | None, ...]:
+    return tuple({} if c.memo else None for c in columns)
+
+
+def _member_columns(today: date) -> tuple[_Column, ...]:
+    """In _MEMBER_ORDER."""
+    return (
+        _Column(COL_HOUSEHOLD, _text, required=True),
+        _Column(COL_UNIT, _unit_code, required=True, memo=True),
+        _Column(COL_NAME, _text, required=True),
+        _Column(COL_RELATION, _relation, required=True, memo=True),
+        _Column(COL_ID, lambda v: _id_number(v, today), required=True),
+        _Column(COL_PHONE, _phone),
+        _Column(COL_EMPLOYER, _text, memo=True),
+        _Column(COL_INCOME, _income_fen, memo=True),
+        _Column(COL_ELDERLY, _yes_no, memo=True),
+        _Column(COL_DISABLED, _yes_no, memo=True),
+        _Column(COL_MOBILITY, _yes_no, memo=True),
+    )
+
+
+_MEMBER_ORDER = tuple(c.header for c in _member_columns(date(2000, 1, 1)))
+
+_LEASE_COLUMNS = (
+    _Column(COL_HOUSEHOLD, _text, required=True),
+    _Column(COL_UNIT, _unit_code, required=True, memo=True),
+    _Column(COL_START, _date, required=True, memo=True),
+    _Column(COL_TERM, _months, required=True, memo=True),
+    _Column(COL_SIGNED, _date, required=True, memo=True),
+    _Column(COL_DEPOSIT, _deposit_fen, memo=True),
+    _Column(COL_TIER, _tier, required=True, memo=True),
+    _Column(COL_OVERRIDE, _text),
+    _Column(COL_FILED, _date, memo=True),
+    _Column(COL_FILING_REF, _text),
+)
+_LEASE_ORDER = tuple(c.header for c in _LEASE_COLUMNS)
+assert set(_MEMBER_ORDER) == {c.header for c in MEMBER_COLUMNS}, "every template column is read"
+assert set(_LEASE_ORDER) == {c.header for c in LEASE_COLUMNS}, "every template column is read"
+_GROUPS = (SpecialGroup.ELDERLY_ALONE, SpecialGroup.DISABLED, SpecialGroup.MOBILITY_IMPAIRED)
+
+
+def _members(
+    rows: Iterator[tuple[int, list[Any]]], today: date, problems: list[ImportProblem]
+) -> list[_Member]:
+    columns = _member_columns(today)
+    memos = _memos(columns)
+    members = []
+    for row, values in rows:
+        key, unit, name, relation, ident, phone, employer, income, *flags = _cells(
+            MEMBER_SHEET, row, values, columns, memos, problems
+        )
+        if phone is None and _blank(values[5]):
+            phone = ""
+        if income is not None and income < 0:
+            problems.append(ImportProblem(MEMBER_SHEET, row, COL_INCOME, "年收入不能为负数。"))
+        members.append(
+            _Member(
+                row=row,
+                key=key,
+                unit=unit,
+                name=name,
+                relation=relation,
+                ident=ident,
+                phone=phone,
+                employer=employer or "",
+                income_fen=income,
+                groups=frozenset(g for g, flag in zip(_GROUPS, flags, strict=True) if flag),
+            )
+        )
+    return members
+
+
+def _leases(rows: Iterator[tuple[int, list[Any]]], problems: list[ImportProblem]) -> list[_LeaseRow]:
+    memos = _memos(_LEASE_COLUMNS)
+    leases = []
+    for row, values in rows:
+        key, unit, start, term, signed, deposit, tier, override, filed_on, filing_ref = _cells(
+            LEASE_SHEET, row, values, _LEASE_COLUMNS, memos, problems
+        )
+        if deposit is not None and deposit < 0:
+            problems.append(ImportProblem(LEASE_SHEET, row, COL_DEPOSIT, "押金不能为负数。"))
+            deposit = None
+        elif deposit is None and _blank(values[5]):
+            deposit = 0
+        leases.append(
+            _LeaseRow(
+                row=row,
+                key=key,
+                unit=unit,
+                start=start,
+                term=term,
+                signed=signed,
+                deposit_fen=deposit,
+                tier=tier,
+                override=override or "",
+                filed_on=filed_on,
+                filing_ref=filing_ref or "",
+                end=None if start is None or term is None else lease_end(start, term),
+            )
+        )
+    return leases
 
 
 # ------------------------------------------------------------------------------------- checking the file
@@ -1112,32 +1220,51 @@ _EVENT_FIELDS = ("id", "unit_id", "kind", "from_status", "to_status", "reason", 
 def _write_in_bulk(session: Session, plan: list[_Household], operator: str, today: date) -> None:
     """The records the services make (household, members, lease, 异动, unit status, change journal), one
     executemany per table. Only called for a file that passed every check above, and those are the checks
-    register_household, sign_lease and record_filing make."""
+    register_household, sign_lease and record_filing make.
+
+    Values are put in the rows in the form the models' column types store them (_execute_many passes them
+    to SQLite as they are): UUIDs as Uuid's 32 hex digits, dates as Date's YYYY-MM-DD, the one timestamp
+    as UTCDateTime's bind processors make it. Converting 600,000 values through the type processors cost
+    more than a second at 50,000 households."""
     journal_operator = session.info.get("operator")
     if not journal_operator:
         raise RuntimeError("a write to a journaled table needs session.info['operator']")
-    now = session.info["clock"].now()
+    moment = session.info["clock"].now()
+    now = _stored("household", "created_at", moment)
+    joined_on = _stored("household_member", "joined_on", today)
     station_code = require_station(session).code
     last_number = _last_lease_numbers(
         session, station_code, {h.lease.signed.year for h in plan if h.lease.signed}
     )
     occupied = UnitStatus.OCCUPIED.value
+    active = LeaseStatus.ACTIVE.value
+    elderly, disabled, mobility = (
+        SpecialGroup.ELDERLY_ALONE,
+        SpecialGroup.DISABLED,
+        SpecialGroup.MOBILITY_IMPAIRED,
+    )
+    household_ids = iter(_new_ids(len(plan)))
+    member_ids = iter(_new_ids(sum(len(h.members) for h in plan)))
+    lease_ids = iter(_new_ids(len(plan)))
+    event_ids = iter(_new_ids(len(plan)))
     households: list[tuple[Any, ...]] = []
     members: list[tuple[Any, ...]] = []
     leases: list[tuple[Any, ...]] = []
     events: list[tuple[Any, ...]] = []
     units: list[tuple[Any, ...]] = []
     # (table, record id, operation) in the order the services would journal them.
-    journal: list[tuple[str, uuid.UUID, str]] = []
+    journal: list[tuple[str, str, str]] = []
     for h in plan:
         lease = h.lease
         assert lease.start and lease.signed and lease.tier and lease.end and h.unit_id
-        household_id = uuid.uuid4()
-        households.append((household_id, lease.tier.value, "", False, now, now))
+        household_id = next(household_ids)
+        tier = lease.tier.value
+        households.append((household_id, tier, "", False, now, now))
         journal.append(("household", household_id, "insert"))
         for position, m in enumerate(h.members, start=1):
             assert m.name and m.relation and m.ident
-            member_id = uuid.uuid4()
+            member_id = next(member_ids)
+            ident, groups = m.ident, m.groups
             # id_number and phone as services.people.store_* write them; keep the two in step.
             members.append(
                 (
@@ -1147,43 +1274,45 @@ def _write_in_bulk(session: Session, plan: list[_Household], operator: str, toda
                     m.name,
                     m.relation,
                     m.relation == LEASEHOLDER_RELATION,
-                    m.ident.sex.value,
-                    m.ident.birth_date,
-                    m.ident.kind.value,
-                    m.ident.number,
+                    ident.sex.value,
+                    ident.birth_date.isoformat(),
+                    ident.kind.value,
+                    ident.number,
                     m.phone or "",
                     m.employer,
                     m.income_fen,
-                    SpecialGroup.ELDERLY_ALONE in m.groups,
-                    SpecialGroup.DISABLED in m.groups,
-                    SpecialGroup.MOBILITY_IMPAIRED in m.groups,
-                    today,
+                    elderly in groups,
+                    disabled in groups,
+                    mobility in groups,
+                    joined_on,
                 )
             )
             journal.append(("household_member", member_id, "insert"))
         year = lease.signed.year
         last_number[year] += 1
         lease_no = f"{station_code}-{year}-{last_number[year]:04d}"
-        lease_id = uuid.uuid4()
+        lease_id = next(lease_ids)
+        unit_id = h.unit_id.hex
+        start = lease.start.isoformat()
         leases.append(
             (
                 lease_id,
                 lease_no,
                 1,
                 household_id,
-                h.unit_id,
-                LeaseStatus.ACTIVE.value,
-                lease.signed,
-                lease.start,
-                lease.start,
-                lease.end,
-                lease.tier.value,
+                unit_id,
+                active,
+                lease.signed.isoformat(),
+                start,
+                start,
+                lease.end.isoformat(),
+                tier,
                 h.rate_fen,
                 h.gross_area,
                 monthly_rent_fen(h.gross_area, h.rate_fen),
                 lease.deposit_fen or 0,
                 lease.override.strip(),
-                lease.filed_on,
+                None if lease.filed_on is None else lease.filed_on.isoformat(),
                 lease.filing_ref.strip(),
                 "",
                 "",
@@ -1196,10 +1325,10 @@ def _write_in_bulk(session: Session, plan: list[_Household], operator: str, toda
         current = UnitStatus(h.unit_status)
         reason = MOVE_IN_REASON.format(lease_no=lease_no)
         kind = change_kind(current, UnitStatus.OCCUPIED, reason)
-        units.append((occupied, now, h.unit_id))
-        journal.append(("unit", h.unit_id, "update"))
-        event_id = uuid.uuid4()
-        events.append((event_id, h.unit_id, kind.value, current.value, occupied, reason, operator, now))
+        units.append((occupied, now, unit_id))
+        journal.append(("unit", unit_id, "update"))
+        event_id = next(event_ids)
+        events.append((event_id, unit_id, kind.value, current.value, occupied, reason, operator, now))
         journal.append(("change_event", event_id, "insert"))
 
     connection = session.connection()
@@ -1217,11 +1346,35 @@ def _write_in_bulk(session: Session, plan: list[_Household], operator: str, toda
             constants={
                 "station_id": session.info.get("station_id"),
                 "operator": journal_operator,
-                "recorded_at": now,
+                "recorded_at": moment,
             },
         )
     # Units or leases this session had loaded no longer match the rows.
     session.expire_all()
+
+
+def _stored(table_name: str, column: str, value: Any) -> Any:
+    """value as the column's type stores it in SQLite (what its bind processor makes of it)."""
+    dialect = _SQLITE_DIALECT
+    process = Base.metadata.tables[table_name].c[column].type.dialect_impl(dialect).bind_processor(dialect)
+    return value if process is None else process(value)
+
+
+_SQLITE_DIALECT = sqlite_dialect()
+# bytes.translate tables setting a UUID's version (4) and variant (RFC 4122) bits, as uuid.uuid4 does.
+_VERSION_4 = bytes((b & 0x0F) | 0x40 for b in range(256))
+_VARIANT = bytes((b & 0x3F) | 0x80 for b in range(256))
+
+
+def _new_ids(count: int) -> list[str]:
+    """count random version-4 UUIDs (uuid.uuid4's, from os.urandom), in Uuid's stored form (32 lower-case
+    hex digits), ascending. Handed out in file order, each table's new keys (and the household_id index of
+    members and leases) grow as they are inserted instead of landing all over the indexes."""
+    raw = bytearray(os.urandom(16 * count))
+    raw[6::16] = raw[6::16].translate(_VERSION_4)
+    raw[8::16] = raw[8::16].translate(_VARIANT)
+    text = raw.hex()
+    return sorted(text[i : i + 32] for i in range(0, len(text), 32))
 
 
 @contextmanager
@@ -1249,21 +1402,16 @@ def _execute_many(
     update_where: str | None = None,
 ) -> None:
     """One executemany straight to the driver. At 50,000 households SQLAlchemy's per-row parameter
-    handling costs several times SQLite's own insert, so values are converted here, column by column,
-    with each column's own type (UUIDs, UTC datetimes, dates): the stored form stays the models'."""
+    handling costs several times SQLite's own insert, so rows are passed as they are: their values must
+    already be in the stored form (see _write_in_bulk). constants, the same for every row, are converted
+    with their column's type."""
     if not rows:
         return
     dialect = connection.dialect
     table = Base.metadata.tables[table_name]
-    fixed = constants or {}
-    names = list(columns) + list(fixed)
-
-    def convert(name: str, values: Sequence[Any]) -> list[Any]:
-        process = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
-        return list(values) if process is None else [process(v) for v in values]
-
-    values = [convert(name, column) for name, column in zip(columns, zip(*rows, strict=True), strict=True)]
-    values += [convert(name, [value])[0:1] * len(rows) for name, value in fixed.items()]
+    fixed = tuple(_stored(table_name, name, value) for name, value in (constants or {}).items())
+    names = list(columns) + list(constants or {})
+    parameters = [row + fixed for row in rows] if fixed else rows
     quote = dialect.identifier_preparer.quote
     if update_where is None:
         # Raw SQL applies no Python-side defaults: a column added to a model must be added here too.
@@ -1282,7 +1430,7 @@ def _execute_many(
         assigned = ", ".join(f"{quote(n)} = ?" for n in names if n != update_where)
         sql = f"UPDATE {quote(table.name)} SET {assigned} WHERE {quote(update_where)} = ?"
         assert names[-1] == update_where, "the key comes last, as the WHERE's parameter"
-    connection.exec_driver_sql(sql, list(zip(*values, strict=True)))
+    connection.exec_driver_sql(sql, parameters)
 
 
 def _last_lease_numbers(session: Session, station_code: str, years: set[int]) -> dict[int, int]:
