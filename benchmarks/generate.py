@@ -3,7 +3,8 @@
     uv run python benchmarks/generate.py --units 50000 --out benchmarks/data/bureau-50k
     uv run python benchmarks/generate.py --units 194 --out benchmarks/data/demo
     uv run python benchmarks/generate.py --units 50000 --all-vacant --out benchmarks/data/import-50k \
-        --workbook benchmarks/data/import-50k/households-50k.xlsx --households 50000
+        --workbook benchmarks/data/import-50k/households-50k.xlsx --households 50000 \
+        [--lease-history benchmarks/data/households-50k]
 
 The schema always comes from the app's own migrations (Store.open); only the rows are written here, with
 bulk inserts in one transaction. A folder that already holds the asked-for number of units is reused
@@ -13,6 +14,8 @@ unless --force is given.
 rent standards in force. --workbook writes a household ledger for it, from the app's own template
 (export.household_template) filled row by row: one household per vacant unit, 1–4 members with valid
 ID numbers, a lease each. The workbook is reused too when it was made from the same settings.
+--lease-history DIR: a copy of that station after importing the workbook through the app, with lease
+versions, check-ins, terminations and move-outs added through the app's services (figure g).
 """
 
 from __future__ import annotations
@@ -670,6 +673,184 @@ def _as_excel_saves(source: Path, out: Path) -> None:
         )
 
 
+# ------------------------------------------------------------------------------ households with lease history
+
+
+@dataclass
+class History:
+    households: int
+    leases: int  # lease rows, all versions
+    versions: int  # versions added after the import (rent-tier changes and renewals)
+    checkins: int
+    terminated: int
+    moved_out: int
+    import_seconds: float
+    history_seconds: float
+    reused: bool
+
+
+HISTORY_META = "history.json"
+
+
+def _history_key(workbook: Path, leases: int, handovers: int, seed: int) -> str:
+    ledger = json.loads(workbook.with_suffix(".json").read_text())["key"]
+    return hashlib.sha256(json.dumps([ledger, leases, handovers, seed, head_revision()]).encode()).hexdigest()
+
+
+def _checkin(held_on: date, reading: str) -> Any:
+    """A complete check-in answer set from the form definition (every reading, count and item)."""
+    from yuexiu_desk.formdefs import SectionType, load_form
+    from yuexiu_desk.services.handover import CHECKIN, HandoverInput
+
+    form = load_form(CHECKIN)
+    readings = {
+        f"{s.id}.{f.id}": reading for s in form.sections if s.type is SectionType.READINGS for f in s.fields
+    }
+    counts = {f"{s.id}.{f.id}": "2" for s in form.sections if s.type is SectionType.COUNTS for f in s.fields}
+    results = {i.id: (i.results[0], "") for i in form.items}
+    return HandoverInput(held_on, readings=readings, counts=counts, results=results)
+
+
+def _moveout(held_on: date, reading: str) -> Any:
+    from yuexiu_desk.formdefs import SectionType, load_form
+    from yuexiu_desk.services.handover import MOVEOUT, MoveOutInput
+
+    form = load_form(MOVEOUT)
+    readings = {
+        f"{s.id}.{f.id}": reading for s in form.sections if s.type is SectionType.READINGS for f in s.fields
+    }
+    counts = {f"{s.id}.{f.id}": "2" for s in form.sections if s.type is SectionType.COUNTS for f in s.fields}
+    results = {i.id: (i.results[0], "") for i in form.items}
+    return MoveOutInput(held_on, readings=readings, counts=counts, results=results, move_out_date=held_on)
+
+
+def lease_history_station(
+    source: Path,
+    workbook: Path,
+    out: Path,
+    leases: int = 2_000,
+    handovers: int = 300,
+    seed: int = 11,
+    force: bool = False,
+) -> History:
+    """Make sure out is the all-vacant station `source` after importing `workbook`, with lease history.
+
+    The import runs through the app (services.household_import), on a copy of source made with SQLite's
+    backup API. Then, each through the app's services in units of work: `leases` random leases get one to
+    three new versions (change_rent_tier, renew_lease, change_rent_tier back); `handovers` other leases a
+    check-in handover, a fifth of them then terminated (awaiting move-out) and another fifth moved out (the
+    unit vacant again through an 异动 event). Reused while the ledger, these settings and the schema revision
+    are unchanged (history.json beside the database)."""
+    from sqlalchemy import select
+
+    from yuexiu_desk.domain.leases import TerminationKind
+    from yuexiu_desk.services.handover import record_checkin, record_moveout
+    from yuexiu_desk.services.household_import import import_households
+    from yuexiu_desk.services.leases import change_rent_tier, renew_lease, terminate_lease
+    from yuexiu_desk.storage.models import Lease
+
+    paths = StationPaths(out.resolve())
+    meta_path = paths.root / HISTORY_META
+    key = _history_key(workbook, leases, handovers, seed)
+    if not force and meta_path.exists() and count_units(paths.database) is not None:
+        meta = json.loads(meta_path.read_text())
+        if meta.get("key") == key:
+            return History(**{**meta["history"], "reused": True})
+    _remove_database(paths)
+    meta_path.unlink(missing_ok=True)
+    paths.root.mkdir(parents=True, exist_ok=True)
+    with (
+        sqlite3.connect(f"file:{source}?mode=ro", uri=True) as src,
+        sqlite3.connect(paths.database) as dst,
+    ):
+        src.backup(dst)  # includes whatever is still in the source's WAL
+    src.close()
+    dst.close()
+    store = Store.open(paths, FixedClock(FIXTURE_NOW))
+    today = FIXTURE_NOW.date()
+    rng = random.Random(seed)
+    try:
+        started = time.perf_counter()
+        with store.unit_of_work(OPERATOR) as session:
+            report = import_households(session, workbook, OPERATOR)
+        import_seconds = time.perf_counter() - started
+        started = time.perf_counter()
+        with store.read() as session:
+            current = list(
+                session.execute(
+                    select(Lease.lease_no, Lease.start_date, Lease.end_date)
+                    .where(Lease.status == "active")
+                    .order_by(Lease.lease_no)
+                )
+            )
+        picked = rng.sample(current, leases + handovers)
+        versions = 0
+        for batch_start in range(0, leases, 250):
+            with store.unit_of_work(OPERATOR) as session:
+                for lease_no, _start, _end in picked[batch_start : batch_start + 250]:
+                    lease = session.scalar(
+                        select(Lease).where(Lease.lease_no == lease_no, Lease.status == "active")
+                    )
+                    assert lease is not None
+                    other = RentTier.LOW_INCOME if lease.rent_tier == RentTier.STANDARD else RentTier.STANDARD
+                    span = (lease.end_date - lease.effective_from).days
+                    on = lease.effective_from + timedelta(days=rng.randrange(1, max(2, span // 2)))
+                    new_id = change_rent_tier(
+                        session, lease_no, other, on, "低保复核结论 2026-复-0173", OPERATOR
+                    )
+                    versions += 1
+                    lease = session.get(Lease, new_id)
+                    assert lease is not None
+                    if rng.random() < 0.5 and lease.end_date >= today:
+                        new_id = renew_lease(session, lease_no, 36, OPERATOR)
+                        versions += 1
+                        lease = session.get(Lease, new_id)
+                        assert lease is not None
+                    if rng.random() < 0.3:
+                        back = RentTier(lease.rent_tier)
+                        back = RentTier.LOW_INCOME if back == RentTier.STANDARD else RentTier.STANDARD
+                        on = min(lease.end_date, lease.effective_from + timedelta(days=30))
+                        change_rent_tier(session, lease_no, back, on, "收入复核后恢复档次", OPERATOR)
+                        versions += 1
+        checkins = terminated = moved_out = 0
+        with store.unit_of_work(OPERATOR) as session:
+            for position, (lease_no, start, _end) in enumerate(picked[leases:]):
+                if start > today:
+                    continue
+                held_on = min(today, start + timedelta(days=rng.randrange(0, 10)))
+                record_checkin(session, lease_no, _checkin(held_on, "100.5"), OPERATOR)
+                checkins += 1
+                if position % 5 == 1:
+                    terminate_lease(
+                        session, lease_no, TerminationKind.TENANT_REQUEST, today, "承租人申请退租", OPERATOR
+                    )
+                    terminated += 1
+                elif position % 5 == 2:
+                    record_moveout(session, lease_no, _moveout(today, "230.75"), OPERATOR)
+                    moved_out += 1
+        history_seconds = time.perf_counter() - started
+        with store.read() as session:
+            rows = len(session.scalars(select(Lease.id)).all())
+        with store.engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        store.close()
+    history = History(
+        report.households,
+        rows,
+        versions,
+        checkins,
+        terminated,
+        moved_out,
+        import_seconds,
+        history_seconds,
+        False,
+    )
+    fields = {k: v for k, v in history.__dict__.items() if k != "reused"}
+    meta_path.write_text(json.dumps({"key": key, "history": fields}, indent=1))
+    return history
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -683,6 +864,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--workbook", type=Path, help="also write a household ledger (.xlsx) for the station")
     parser.add_argument("--households", type=int, default=50_000, help="households in --workbook")
+    parser.add_argument(
+        "--lease-history",
+        type=Path,
+        help="with --workbook: a station folder holding --out after importing the workbook, with lease history",
+    )
     args = parser.parse_args(argv)
     if args.units < 1:
         parser.error("--units must be at least 1")
@@ -700,6 +886,23 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{args.workbook}: already holds {what} (use --force to rewrite)")
         else:
             print(f"{args.workbook}: {what} written in {ledger.seconds:.1f} s")
+    if args.lease_history is not None:
+        if args.workbook is None:
+            parser.error("--lease-history needs --workbook")
+        made = lease_history_station(
+            StationPaths(args.out.resolve()).database, args.workbook, args.lease_history, force=args.force
+        )
+        what = (
+            f"{made.households} households, {made.leases} lease rows ({made.versions} later versions), "
+            f"{made.checkins} check-ins, {made.terminated} terminated, {made.moved_out} moved out"
+        )
+        if made.reused:
+            print(f"{args.lease_history}: already holds {what} (use --force to rebuild)")
+        else:
+            print(
+                f"{args.lease_history}: {what}; import {made.import_seconds:.1f} s, "
+                f"history {made.history_seconds:.1f} s"
+            )
     return 0
 
 

@@ -166,6 +166,42 @@ def register_shows(window: Any, code: str) -> bool:
     return bool(index.isValid() and index.siblingAtColumn(0).data() == code)
 
 
+def lease_shown(window: Any, code: str, leaseholder: str) -> bool:
+    """ADAPT HERE: True once the visible card of `code` shows its lease with the leaseholder's name (the
+    card's lease line, objectName "leaseSummary")."""
+    from PySide6.QtWidgets import QLabel
+
+    for widget in _qapp().topLevelWidgets():
+        if widget is not window and widget.isVisible() and code in widget.windowTitle():
+            for label in widget.findChildren(QLabel):
+                if label.isVisible() and leaseholder in label.text():
+                    return True
+    return False
+
+
+def _leased_units(store: Any) -> list[tuple[Any, str, str]]:
+    """(unit id, code, leaseholder) of every unit with a current lease."""
+    from sqlalchemy import select
+
+    from yuexiu_desk.domain.leases import CURRENT_STATUSES
+    from yuexiu_desk.storage.models import HouseholdMember, Lease, Unit
+
+    with store.read() as session:
+        return [
+            (u, c, n)
+            for u, c, n in session.execute(
+                select(Unit.id, Unit.code, HouseholdMember.name)
+                .join(Lease, Lease.unit_id == Unit.id)
+                .join(
+                    HouseholdMember,
+                    (HouseholdMember.household_id == Lease.household_id) & HouseholdMember.is_leaseholder,
+                )
+                .where(Lease.status.in_(CURRENT_STATUSES))
+                .order_by(Unit.code)
+            )
+        ]
+
+
 def _card_paint_watch() -> Any:
     """An application event filter that notes when the card's first paint is complete: at the first event
     after the card's paint events that is not one of them (painting a window paints all its children at
@@ -225,22 +261,33 @@ def probe_gui_scan(args: argparse.Namespace) -> None:
 
     with store.read() as session:
         station_code = require_station(session).code
-        units = list(session.execute(select(Unit.id, Unit.code)))
+        if args.lease:  # units with a current lease; the card must show its leaseholder (figure g)
+            units = _leased_units(store)
+        else:
+            units = [(u, c, "") for u, c in session.execute(select(Unit.id, Unit.code))]
     rng = random.Random(7)
     watch = _card_paint_watch()
     app.installEventFilter(watch)
     times, caught_up = [], []
-    for unit_id, code in rng.sample(units, args.reps):
+    for unit_id, code, leaseholder in rng.sample(units, args.reps):
         text = unit_payload(station_code, unit_id)
         watch.expect(code)
         started = now_ns()
         entry(text)
         app.processEvents()  # the card is seen once it is painted, not when show() is called
         deadline = started + 2_000_000_000
-        while not card_shown(window, code) or (watch.painting is False and now_ns() < started + 200_000_000):
+        while (
+            not card_shown(window, code)
+            or (leaseholder and not lease_shown(window, code, leaseholder))
+            or (watch.painting is False and now_ns() < started + 200_000_000)
+        ):
             app.processEvents()
             if now_ns() > deadline:
-                emit(unavailable=f"no card for {code} became visible within 2 s (adapt probes.card_shown)")
+                what = "with its lease " if leaseholder else ""
+                emit(
+                    unavailable=f"no card for {code} {what}became visible within 2 s "
+                    "(adapt probes.card_shown / lease_shown)"
+                )
                 return
         seen = now_ns()
         times.append(((watch.done_ns or seen) - started) / 1e9)
@@ -267,17 +314,30 @@ def probe_bare_dialog(args: argparse.Namespace) -> None:
     window.show()
     app.processEvents()
     conn = sqlite3.connect(Path(args.data_dir) / "station.sqlite3")
-    ids = [r[0] for r in conn.execute("SELECT id FROM unit ORDER BY random() LIMIT ?", (args.reps,))]
+    where = "WHERE id IN (SELECT unit_id FROM lease WHERE status = 'active')" if args.lease else ""
+    ids = [r[0] for r in conn.execute(f"SELECT id FROM unit {where} ORDER BY random() LIMIT ?", (args.reps,))]
     times = []
     for unit_id in ids:
         started = now_ns()
         row = conn.execute("SELECT * FROM unit WHERE id = ?", (unit_id,)).fetchone()
+        values = list(row[2:])
+        if args.lease:  # figure g: also its current lease, the household's members and the 异动 rows
+            lease = conn.execute(
+                "SELECT * FROM lease WHERE unit_id = ? AND status IN ('active', 'terminated') "
+                "ORDER BY version DESC LIMIT 1",
+                (unit_id,),
+            ).fetchone()
+            members = conn.execute("SELECT name FROM household_member WHERE household_id = ?", (lease[3],))
+            values += [lease[1], lease[7], lease[8], lease[12], " ".join(m[0] for m in members)]
+            conn.execute(
+                "SELECT * FROM change_event WHERE unit_id = ? ORDER BY occurred_at DESC LIMIT 50", (unit_id,)
+            ).fetchall()
         dialog = QDialog(window)
         dialog.setMinimumSize(640, 560)
         grid = QGridLayout(dialog)
-        for i, value in enumerate(row[2:]):
+        for i, value in enumerate(values):
             grid.addWidget(QLabel(str(value)), i, 0)
-        grid.addWidget(QTableWidget(3, 5), len(row), 0)
+        grid.addWidget(QTableWidget(3, 5), len(values), 0)
         dialog.show()
         app.processEvents()
         times.append((now_ns() - started) / 1e9)
@@ -542,6 +602,9 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=20)
     parser.add_argument("--labels", type=int, default=194)
     parser.add_argument("--gui", action="store_true")
+    parser.add_argument(
+        "--lease", action="store_true", help="gui_scan / bare_dialog: leased units (figure g)"
+    )
     args = parser.parse_args()
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     PROBES[args.probe](args)

@@ -39,6 +39,7 @@ BIG_UNITS = 50_000
 IMPORT_DIR = DATA / "import-50k"  # all units vacant, rent standards in force: a station about to import
 IMPORT_BOOK = IMPORT_DIR / "households-50k.xlsx"
 IMPORT_HOUSEHOLDS = 50_000
+HOUSEHOLDS_DIR = DATA / "households-50k"  # import-50k after the import, with lease history (figure g)
 PYCACHE = DATA / "pycache"
 
 
@@ -641,6 +642,146 @@ def bench_import(reps: Reps) -> None:
     )
 
 
+# ---------------------------------------------------------------- g. unit card with household and lease
+
+
+def ensure_households_fixture() -> None:
+    """import-50k after importing its ledger, with lease versions and handovers (made once, then reused)."""
+    ensure_import_fixture()
+    made = generate.lease_history_station(IMPORT_DIR / "station.sqlite3", IMPORT_BOOK, HOUSEHOLDS_DIR)
+    if not made.reused:
+        print(
+            f"(generated {HOUSEHOLDS_DIR.relative_to(HERE.parent)}: import {made.import_seconds:.1f} s, "
+            f"then {made.versions} lease versions, {made.checkins} check-ins, {made.terminated} terminated, "
+            f"{made.moved_out} moved out in {made.history_seconds:.1f} s)"
+        )
+
+
+# The floor: the rows the card shows, each fetched by its key with bare sqlite3 (the same indexes).
+CARD_FLOOR_SQL = [
+    "SELECT * FROM unit WHERE id = ?",
+    "SELECT * FROM building WHERE id = ?",
+    "SELECT * FROM change_event WHERE unit_id = ? ORDER BY occurred_at DESC LIMIT 50",
+    "SELECT * FROM lease WHERE unit_id = ? AND status IN ('active', 'terminated') ORDER BY version DESC LIMIT 1",
+    "SELECT * FROM household_member WHERE household_id = ?",
+    "SELECT kind FROM handover WHERE lease_id IN (SELECT id FROM lease WHERE lease_no = ?)",
+]
+
+
+def _card_floor(conn: sqlite3.Connection, unit_hex: str) -> int:
+    unit = conn.execute(CARD_FLOOR_SQL[0], (unit_hex,)).fetchone()
+    conn.execute(CARD_FLOOR_SQL[1], (unit[1],)).fetchone()
+    events = conn.execute(CARD_FLOOR_SQL[2], (unit_hex,)).fetchall()
+    lease = conn.execute(CARD_FLOOR_SQL[3], (unit_hex,)).fetchone()
+    if lease is not None:
+        conn.execute(CARD_FLOOR_SQL[4], (lease[3],)).fetchall()
+        conn.execute(CARD_FLOOR_SQL[5], (lease[1],)).fetchall()
+    return len(events)
+
+
+def bench_card(reps: Reps) -> None:
+    from sqlalchemy import func, select
+
+    from yuexiu_desk.services.leases import current_lease_of_unit
+    from yuexiu_desk.services.units import unit_card
+    from yuexiu_desk.storage.models import Handover, Lease, Unit
+
+    ensure_households_fixture()
+    store = open_store(HOUSEHOLDS_DIR)
+    database = HOUSEHOLDS_DIR / "station.sqlite3"
+    try:
+        with store.read() as session:
+            ids = list(session.scalars(select(Unit.id)))
+            # Units whose lease has a history: more than one version, or a handover.
+            versioned = set(
+                session.scalars(select(Lease.unit_id).group_by(Lease.unit_id).having(func.count() > 1))
+            )
+            handed = set(session.scalars(select(Lease.unit_id).join(Handover, Handover.lease_id == Lease.id)))
+        rng = random.Random(5)
+        sample = rng.sample(ids, reps.scan)
+        rich = rng.sample(sorted(versioned | handed), max(20, reps.scan // 4))
+        conn = sqlite3.connect(database)
+        # Column positions the floor relies on (unit.building_id, lease.lease_no, lease.household_id).
+        unit_cols = [r[1] for r in conn.execute("PRAGMA table_info(unit)")]
+        lease_cols = [r[1] for r in conn.execute("PRAGMA table_info(lease)")]
+        assert unit_cols[1] == "building_id" and lease_cols[1:4] == ["lease_no", "version", "household_id"]
+
+        def the_card(unit_id: Any) -> tuple[Any, Any]:
+            # Exactly what gui.unitcard.UnitCardDialog.refresh reads, in one read session.
+            with store.read() as session:
+                card = unit_card(session, unit_id)
+                lease = current_lease_of_unit(session, unit_id)
+            return card, lease
+
+        for unit_id in sample[:5]:  # warm both paths (statement caches, page cache)
+            the_card(unit_id)
+            _card_floor(conn, unit_id.hex)
+        figure_times, floor_times, rich_times = [], [], []
+        with_lease = events = 0
+        for unit_id in sample:
+            started = time.perf_counter()
+            card, lease = the_card(unit_id)
+            figure_times.append(time.perf_counter() - started)
+            assert card.row.id == unit_id
+            with_lease += lease is not None
+            events += len(card.history)
+            started = time.perf_counter()
+            _card_floor(conn, unit_id.hex)
+            floor_times.append(time.perf_counter() - started)
+        for unit_id in rich:
+            started = time.perf_counter()
+            card, lease = the_card(unit_id)
+            rich_times.append(time.perf_counter() - started)
+        with store.read() as session:
+            counts = {
+                "leases": session.scalar(select(func.count()).select_from(Lease)),
+                "handovers": session.scalar(select(func.count()).select_from(Handover)),
+            }
+        conn.close()
+    finally:
+        store.close()
+    figure, floor = median(figure_times), median(floor_times)
+    timed_line(
+        "g. unit card + household + lease (core) @50k", figure, floor, "bare sqlite3 rows by key", 0.050
+    )
+    detail(
+        f"core max {_fmt_time(max(figure_times))} over {len(figure_times)} random units "
+        f"({with_lease} with a current lease, {events / len(sample):.1f} 异动 rows each); floor max "
+        f"{_fmt_time(max(floor_times))}; units with lease history (versions or handovers) median "
+        f"{_fmt_time(median(rich_times))}, max {_fmt_time(max(rich_times))} over {len(rich_times)}"
+    )
+    detail(
+        f"station: {len(ids)} units, {counts['leases']} lease rows ({len(versioned)} units with several "
+        f"versions), {counts['handovers']} handovers; the card reads services.units.unit_card + "
+        "services.leases.current_lease_of_unit (leaseholder by join) in one read session"
+    )
+    reason = gui_available()
+    label = "g. scan → card with lease shown (GUI) @50k"
+    if reason is not None:
+        na(label, reason)
+        return
+    gui_reps = str(max(10, reps.scan // 10))
+    try:
+        answer = probe("gui_scan", "--data-dir", str(HOUSEHOLDS_DIR), "--reps", gui_reps, "--lease")
+    except Unavailable as exc:
+        na(label, str(exc))
+        return
+    bare = median(
+        probe("bare_dialog", "--data-dir", str(HOUSEHOLDS_DIR), "--reps", gui_reps, "--lease")["times"]
+    )
+    gui = median(answer["times"])
+    timed_line(label, gui, bare, "sqlite3 rows → bare QDialog of labels, painted", 0.050)
+    detail(
+        f"GUI max {_fmt_time(max(answer['times']))} over {len(answer['times'])} scans of leased units "
+        "(open_scanned → card shown and painted with the leaseholder and lease in its lease line)"
+    )
+    if answer.get("caught_up"):
+        detail(
+            f"main window caught up (status bar, register row selected and repainted behind the card): "
+            f"median {_fmt_time(median(answer['caught_up']))}, max {_fmt_time(max(answer['caught_up']))}"
+        )
+
+
 # ---------------------------------------------------------------- main
 
 BENCHES: dict[str, Callable[[Reps], None]] = {
@@ -651,6 +792,7 @@ BENCHES: dict[str, Callable[[Reps], None]] = {
     "d": bench_labels,
     "e": bench_decode,
     "f": bench_import,
+    "g": bench_card,
 }
 
 
