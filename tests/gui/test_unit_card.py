@@ -343,3 +343,13 @@ def test_the_card_of_a_vanished_unit_says_so_and_stays_closed(window, unit_id, m
     assert len(messages.texts("warning")) == 2
     assert window.cards.cards() == []
     assert window.open_unit(unit_id("1-1-102")).code == "1-1-102"
+
+
+def test_a_spare_card_is_prepared_after_start_up_and_the_first_scan_fills_it(window, qtbot, unit_id):
+    """The first scan of the day should not pay for building a card window: one is made while the desk idles."""
+    qtbot.waitUntil(lambda: window.cards._spare is not None, timeout=3000)
+    spare = window.cards._spare
+    target = unit_id("2-2-1403")
+    card = window.cards.open(target)
+    assert card is spare and card is not None and card.isVisible()
+    assert card.unit_id == target and card.card is not None and card.card.row.code == "2-2-1403"

@@ -64,6 +64,7 @@ log = logging.getLogger(__name__)
 APP_TITLE = "服务站桌面 yuexiu-desk"
 PAGE_NAMES = ("房源台账", "房态图", "异动统计", "住户档案", "租赁合同")
 SCAN_BLOCKED = "请先完成当前对话框，再扫描。"
+WARM_UP_AFTER_MS = 300
 LISTEN_AT_LATEST_MS = 200  # after the window is shown (normally it is right after its first paint)
 
 _UNSAFE_IN_NAMES = re.compile(r'[\\/:*?"<>|\x00-\x1f]+')
@@ -147,6 +148,8 @@ class MainWindow(QMainWindow):
         if isinstance(app, QApplication) and not self._shut_down and not self.listening:
             self.scanner.install(app)
             self.listening = True
+            # Once the window is idle, prepare a unit card so the first scan is as fast as the later ones.
+            QTimer.singleShot(WARM_UP_AFTER_MS, self, self.cards.warm_up)
 
     def _action(self, text: str, shortcut: QKeySequence | str | None, slot, tip: str = "") -> QAction:
         action = QAction(text, self)
