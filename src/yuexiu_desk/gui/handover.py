@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 from yuexiu_desk.clock import local_date
 from yuexiu_desk.domain.money import format_yuan
 from yuexiu_desk.domain.units import UnitStatus
-from yuexiu_desk.formdefs import FormDefinition, Item, Section, SectionType, load_form
+from yuexiu_desk.formdefs import Field, FormDefinition, Item, Section, SectionType, load_form
 from yuexiu_desk.gui import messages
 from yuexiu_desk.gui.formprinting import print_lease_form
 from yuexiu_desk.gui.oprunner import OpRunner
@@ -56,6 +56,8 @@ from yuexiu_desk.storage.db import Store
 from yuexiu_desk.storage.models import HandoverValue
 
 NOTE_NEEDED = "必填：写明部位和程度"
+
+W = TypeVar("W", bound=QWidget)  # the editor of one reading or count
 
 
 @dataclass
@@ -86,6 +88,23 @@ def _reading_text(value: HandoverValue | None) -> str:
     if value is None or value.reading_hundredths is None:
         return "—"
     return f"{value.reading_hundredths / 100:.2f}"
+
+
+def _count_text(value: HandoverValue | None) -> str:
+    return str(value.count) if value is not None and value.count is not None else "—"
+
+
+def _reading_edit(_field: Field) -> QLineEdit:
+    edit = QLineEdit()
+    edit.setPlaceholderText("0.00")
+    edit.setMaximumWidth(160)
+    return edit
+
+
+def _count_spin(_field: Field) -> QSpinBox:
+    spin = QSpinBox()
+    spin.setRange(0, 99)
+    return spin
 
 
 class HandoverDialog(SavingDialog):
@@ -179,7 +198,14 @@ class HandoverDialog(SavingDialog):
             label.setObjectName("hint")
             grid.addWidget(label, row, column)
 
-    def _readings(self, section: Section) -> QGroupBox:
+    def _field_grid(
+        self,
+        section: Section,
+        make_editor: Callable[[Field], W],
+        shown_before: Callable[[HandoverValue | None], str],
+        editors: dict[str, W],
+    ) -> QGroupBox:
+        """A box with a line per field: label, (入住时 value on move-out), the editor, the unit."""
         box = QGroupBox(section.title)
         grid = QGridLayout(box)
         compare = self.kind == MOVEOUT
@@ -187,44 +213,24 @@ class HandoverDialog(SavingDialog):
             self._compare_header(grid, 0, ["", "入住时", "退出时", ""])
         for i, f in enumerate(section.fields, start=1):
             key = f"{section.id}.{f.id}"
-            edit = QLineEdit()
-            edit.setPlaceholderText("0.00")
-            edit.setMaximumWidth(160)
-            edit.setAccessibleName(f.label)
-            self.readings[key] = edit
+            editor = make_editor(f)
+            editor.setAccessibleName(f.label)
+            editors[key] = editor
             grid.addWidget(QLabel(f.label), i, 0)
             column = 1
             if compare:
-                grid.addWidget(QLabel(_reading_text(self.before.get(key))), i, column)
+                grid.addWidget(QLabel(shown_before(self.before.get(key))), i, column)
                 column += 1
-            grid.addWidget(edit, i, column)
+            grid.addWidget(editor, i, column)
             grid.addWidget(QLabel(f.unit), i, column + 1)
         grid.setColumnStretch(grid.columnCount(), 1)
         return box
 
+    def _readings(self, section: Section) -> QGroupBox:
+        return self._field_grid(section, _reading_edit, _reading_text, self.readings)
+
     def _counts(self, section: Section) -> QGroupBox:
-        box = QGroupBox(section.title)
-        grid = QGridLayout(box)
-        compare = self.kind == MOVEOUT
-        if compare:
-            self._compare_header(grid, 0, ["", "入住时", "退出时", ""])
-        for i, f in enumerate(section.fields, start=1):
-            key = f"{section.id}.{f.id}"
-            spin = QSpinBox()
-            spin.setRange(0, 99)
-            spin.setAccessibleName(f.label)
-            self.counts[key] = spin
-            grid.addWidget(QLabel(f.label), i, 0)
-            column = 1
-            if compare:
-                before = self.before.get(key)
-                shown = str(before.count) if before is not None and before.count is not None else "—"
-                grid.addWidget(QLabel(shown), i, column)
-                column += 1
-            grid.addWidget(spin, i, column)
-            grid.addWidget(QLabel(f.unit), i, column + 1)
-        grid.setColumnStretch(grid.columnCount(), 1)
-        return box
+        return self._field_grid(section, _count_spin, _count_text, self.counts)
 
     def _checklist(self, section: Section) -> QGroupBox:
         box = QGroupBox(section.title)

@@ -433,7 +433,9 @@ class ChangeTierDialog(SavingDialog):
         self.tier_combo = QComboBox()
         for tier in RentTier:
             self.tier_combo.addItem(tier.label, tier.value)
-        self.tier_combo.setCurrentIndex(self.tier_combo.findData(row.rent_tier.value) ^ 1)
+        # Offer the first tier the lease is not on (a change to the same tier is refused by the service).
+        other = next(tier for tier in RentTier if tier is not row.rent_tier)
+        self.tier_combo.setCurrentIndex(self.tier_combo.findData(other.value))
         self.date_edit = date_edit(local_date(store.clock.now()))
         self.reason_edit = QLineEdit()
         self.reason_edit.setPlaceholderText("变更依据，例如低保证明编号或复核结论")
