@@ -21,19 +21,12 @@ def _display_problem() -> str | None:
     )
 
 
-def _qt_problem() -> str | None:
-    try:
-        import PySide6.QtWidgets  # noqa: F401
-    except ImportError as exc:
-        return (
-            f"图形界面库无法加载（{exc}）。Debian/Ubuntu 上请安装 libegl1 libgl1 libxkbcommon0 libfontconfig1 "
-            "libdbus-1-3 libglib2.0-0（README 的第一条命令会自动安装）。"
-        )
-    return None
-
-
 def open_desk(data_dir: str | None) -> int:
-    problem = _display_problem() or _qt_problem()
+    problem = _display_problem()
+    if problem is None:
+        from yuexiu_desk.gui.startup import qt_problem
+
+        problem = qt_problem()
     if problem:
         print(problem, file=sys.stderr)
         return 1

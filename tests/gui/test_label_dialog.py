@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 
-import pytest
 from PySide6.QtCore import QItemSelectionModel
 from PySide6.QtWidgets import QFileDialog
 
@@ -37,7 +35,6 @@ def test_print_typed_codes(window, qtbot, tmp_path, wait_job, messages):
     assert messages.opened_urls == []  # the clerk said no
 
 
-@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils not installed")
 def test_printed_sheet_shows_the_codes(window, qtbot, tmp_path, wait_job):
     dialog = window.open_print_dialog()
     dialog.codes_radio.setChecked(True)

@@ -413,7 +413,6 @@ def test_every_character_of_every_form_is_in_the_embedded_font() -> None:
 # -- the file -------------------------------------------------------------------------------------------
 
 
-@pytest.mark.skipif(shutil.which("pdffonts") is None, reason="pdffonts (poppler-utils) is not installed")
 @pytest.mark.parametrize("kind", KINDS)
 def test_pdffonts_reports_only_the_embedded_cjk_font(
     demo_store: Store, demo_lease: DemoLease, tmp_path: Path, kind: str
