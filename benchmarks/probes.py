@@ -235,24 +235,42 @@ def _card_paint_watch() -> Any:
     return Watch()
 
 
-def probe_gui_scan(args: argparse.Namespace) -> None:
+def open_shown_window(
+    args: argparse.Namespace, size: tuple[int, int] | None = None
+) -> tuple[Any, Any, Any, Any] | None:
+    """The app's main window over args.data_dir, shown and laid out: (qapp, gui.app module, store, window).
+
+    None (after emitting why) when the GUI package cannot be imported.
+    """
     try:
         from yuexiu_desk.gui import app as gui_app
     except ImportError as exc:
         emit(unavailable=f"yuexiu_desk.gui.app not importable: {exc}")
-        return
-    import random
-
+        return None
     from yuexiu_desk.paths import StationPaths
-    from yuexiu_desk.services.lookup import unit_payload
-    from yuexiu_desk.storage.db import Store, require_station
-    from yuexiu_desk.storage.models import Unit
+    from yuexiu_desk.storage.db import Store
 
     app = _qapp()
     store = Store.open(StationPaths(Path(args.data_dir)))
     window = create_window(gui_app, store)
+    if size is not None:
+        window.resize(*size)
     window.show()
     app.processEvents()
+    return app, gui_app, store, window
+
+
+def probe_gui_scan(args: argparse.Namespace) -> None:
+    import random
+
+    from yuexiu_desk.services.lookup import unit_payload
+    from yuexiu_desk.storage.db import require_station
+    from yuexiu_desk.storage.models import Unit
+
+    opened = open_shown_window(args)
+    if opened is None:
+        return
+    app, _, store, window = opened
     entry = find_scan_entry(window)
     if entry is None:
         emit(unavailable="no scan entry found on the main window (adapt probes.find_scan_entry)")
@@ -379,21 +397,12 @@ def register_view(window: Any, model: Any) -> Any:
 
 def probe_gui_filter(args: argparse.Namespace) -> None:
     """Keystrokes through the GUI register: model.set_filter, then the view repaints its first page."""
-    try:
-        from yuexiu_desk.gui import app as gui_app
-    except ImportError as exc:
-        emit(unavailable=f"yuexiu_desk.gui.app not importable: {exc}")
-        return
-    from yuexiu_desk.paths import StationPaths
     from yuexiu_desk.services.units import UnitFilter
-    from yuexiu_desk.storage.db import Store
 
-    app = _qapp()
-    store = Store.open(StationPaths(Path(args.data_dir)))
-    window = create_window(gui_app, store)
-    window.resize(1280, 800)
-    window.show()
-    app.processEvents()
+    opened = open_shown_window(args, size=(1280, 800))
+    if opened is None:
+        return
+    app, gui_app, store, window = opened
     model = register_model(gui_app, store, window)
     if model is None:
         emit(unavailable="no register model with set_filter found (adapt probes.register_model)")
@@ -543,19 +552,10 @@ def probe_labels_floor(args: argparse.Namespace) -> None:
 
 def probe_gui_refresh(args: argparse.Namespace) -> None:
     """What every write costs the GUI afterwards: the main window's refresh after a change."""
-    try:
-        from yuexiu_desk.gui import app as gui_app
-    except ImportError as exc:
-        emit(unavailable=f"yuexiu_desk.gui.app not importable: {exc}")
+    opened = open_shown_window(args)
+    if opened is None:
         return
-    from yuexiu_desk.paths import StationPaths
-    from yuexiu_desk.storage.db import Store
-
-    app = _qapp()
-    store = Store.open(StationPaths(Path(args.data_dir)))
-    window = create_window(gui_app, store)
-    window.show()
-    app.processEvents()
+    app, _, store, window = opened
     refresh = refresh_after_write(window)
     if refresh is None:
         emit(unavailable="no refresh method on the main window (adapt probes.refresh_after_write)")

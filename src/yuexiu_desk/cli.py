@@ -42,7 +42,7 @@ class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> Any:
         # argparse's own wording is English; keep it but say how to get help, and use exit 2 like any bad input.
         self.print_usage(sys.stderr)
-        print(f"参数有误：{message}。运行 {self.prog} --help 查看用法。", file=sys.stderr)
+        print(f"参数有误：{message.rstrip('。')}。运行 {self.prog} --help 查看用法。", file=sys.stderr)
         raise SystemExit(2)
 
 
