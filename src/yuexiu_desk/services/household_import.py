@@ -11,7 +11,6 @@ relies on the same checks, because the services cost several queries per househo
 from __future__ import annotations
 
 import gc
-import os
 import re
 import uuid
 import zipfile
@@ -24,8 +23,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, select
-from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from yuexiu_desk.clock import local_date
@@ -75,8 +73,9 @@ from yuexiu_desk.export.household_template import (
 )
 from yuexiu_desk.services.households import HouseholdInput, MemberInput, register_household
 from yuexiu_desk.services.leases import SignLease, record_filing, sign_lease
+from yuexiu_desk.storage.bulk import execute_many, new_ids, page_cache, stored_value
 from yuexiu_desk.storage.db import require_station
-from yuexiu_desk.storage.models import Base, HouseholdMember, Lease, RentStandard, Unit
+from yuexiu_desk.storage.models import HouseholdMember, Lease, RentStandard, Unit
 
 if TYPE_CHECKING:
     from openpyxl.workbook.workbook import Workbook
@@ -1230,8 +1229,8 @@ def _write_in_bulk(session: Session, plan: list[_Household], operator: str, toda
     if not journal_operator:
         raise RuntimeError("a write to a journaled table needs session.info['operator']")
     moment = session.info["clock"].now()
-    now = _stored("household", "created_at", moment)
-    joined_on = _stored("household_member", "joined_on", today)
+    now = stored_value("household", "created_at", moment)
+    joined_on = stored_value("household_member", "joined_on", today)
     station_code = require_station(session).code
     last_number = _last_lease_numbers(
         session, station_code, {h.lease.signed.year for h in plan if h.lease.signed}
@@ -1243,10 +1242,10 @@ def _write_in_bulk(session: Session, plan: list[_Household], operator: str, toda
         SpecialGroup.DISABLED,
         SpecialGroup.MOBILITY_IMPAIRED,
     )
-    household_ids = iter(_new_ids(len(plan)))
-    member_ids = iter(_new_ids(sum(len(h.members) for h in plan)))
-    lease_ids = iter(_new_ids(len(plan)))
-    event_ids = iter(_new_ids(len(plan)))
+    household_ids = iter(new_ids(len(plan)))
+    member_ids = iter(new_ids(sum(len(h.members) for h in plan)))
+    lease_ids = iter(new_ids(len(plan)))
+    event_ids = iter(new_ids(len(plan)))
     households: list[tuple[Any, ...]] = []
     members: list[tuple[Any, ...]] = []
     leases: list[tuple[Any, ...]] = []
@@ -1332,13 +1331,13 @@ def _write_in_bulk(session: Session, plan: list[_Household], operator: str, toda
         journal.append(("change_event", event_id, "insert"))
 
     connection = session.connection()
-    with _page_cache(connection, _BULK_CACHE_KIB):
-        _execute_many(connection, "household", _HOUSEHOLD_FIELDS, households)
-        _execute_many(connection, "household_member", _MEMBER_FIELDS, members)
-        _execute_many(connection, "lease", _LEASE_FIELDS, leases)
-        _execute_many(connection, "unit", ("status", "updated_at", "id"), units, update_where="id")
-        _execute_many(connection, "change_event", _EVENT_FIELDS, events)
-        _execute_many(
+    with page_cache(connection, _BULK_CACHE_KIB):
+        execute_many(connection, "household", _HOUSEHOLD_FIELDS, households)
+        execute_many(connection, "household_member", _MEMBER_FIELDS, members)
+        execute_many(connection, "lease", _LEASE_FIELDS, leases)
+        execute_many(connection, "unit", ("status", "updated_at", "id"), units, update_where="id")
+        execute_many(connection, "change_event", _EVENT_FIELDS, events)
+        execute_many(
             connection,
             "change_journal",
             ("table_name", "record_id", "operation"),
@@ -1351,86 +1350,6 @@ def _write_in_bulk(session: Session, plan: list[_Household], operator: str, toda
         )
     # Units or leases this session had loaded no longer match the rows.
     session.expire_all()
-
-
-def _stored(table_name: str, column: str, value: Any) -> Any:
-    """value as the column's type stores it in SQLite (what its bind processor makes of it)."""
-    dialect = _SQLITE_DIALECT
-    process = Base.metadata.tables[table_name].c[column].type.dialect_impl(dialect).bind_processor(dialect)
-    return value if process is None else process(value)
-
-
-_SQLITE_DIALECT = sqlite_dialect()
-# bytes.translate tables setting a UUID's version (4) and variant (RFC 4122) bits, as uuid.uuid4 does.
-_VERSION_4 = bytes((b & 0x0F) | 0x40 for b in range(256))
-_VARIANT = bytes((b & 0x3F) | 0x80 for b in range(256))
-
-
-def _new_ids(count: int) -> list[str]:
-    """count random version-4 UUIDs (uuid.uuid4's, from os.urandom), in Uuid's stored form (32 lower-case
-    hex digits), ascending. Handed out in file order, each table's new keys (and the household_id index of
-    members and leases) grow as they are inserted instead of landing all over the indexes."""
-    raw = bytearray(os.urandom(16 * count))
-    raw[6::16] = raw[6::16].translate(_VERSION_4)
-    raw[8::16] = raw[8::16].translate(_VARIANT)
-    text = raw.hex()
-    return sorted(text[i : i + 32] for i in range(0, len(text), 32))
-
-
-@contextmanager
-def _page_cache(connection: Connection, kib: int) -> Iterator[None]:
-    """At least kib KiB of SQLite page cache on this connection while the block runs."""
-    previous = connection.exec_driver_sql("PRAGMA cache_size").scalar_one()
-    # A negative cache_size is in KiB (a positive one counts pages): keep a setting already this large.
-    if previous < 0 and -previous >= kib:
-        yield
-        return
-    connection.exec_driver_sql(f"PRAGMA cache_size = {-kib}")
-    try:
-        yield
-    finally:
-        connection.exec_driver_sql(f"PRAGMA cache_size = {int(previous)}")
-
-
-def _execute_many(
-    connection: Connection,
-    table_name: str,
-    columns: tuple[str, ...],
-    rows: list[tuple[Any, ...]],
-    *,
-    constants: dict[str, Any] | None = None,
-    update_where: str | None = None,
-) -> None:
-    """One executemany straight to the driver. At 50,000 households SQLAlchemy's per-row parameter
-    handling costs several times SQLite's own insert, so rows are passed as they are: their values must
-    already be in the stored form (see _write_in_bulk). constants, the same for every row, are converted
-    with their column's type."""
-    if not rows:
-        return
-    dialect = connection.dialect
-    table = Base.metadata.tables[table_name]
-    fixed = tuple(_stored(table_name, name, value) for name, value in (constants or {}).items())
-    names = list(columns) + list(constants or {})
-    parameters = [row + fixed for row in rows] if fixed else rows
-    quote = dialect.identifier_preparer.quote
-    if update_where is None:
-        # Raw SQL applies no Python-side defaults: a column added to a model must be added here too.
-        left_out = [
-            c.name
-            for c in table.c
-            if c.name not in names and not (c.nullable and c.default is None) and c.autoincrement is not True
-        ]
-        if left_out:
-            raise RuntimeError(f"bulk insert into {table.name} leaves out {left_out}")
-        sql = (
-            f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
-            f"VALUES ({', '.join('?' * len(names))})"
-        )
-    else:
-        assigned = ", ".join(f"{quote(n)} = ?" for n in names if n != update_where)
-        sql = f"UPDATE {quote(table.name)} SET {assigned} WHERE {quote(update_where)} = ?"
-        assert names[-1] == update_where, "the key comes last, as the WHERE's parameter"
-    connection.exec_driver_sql(sql, parameters)
 
 
 def _last_lease_numbers(session: Session, station_code: str, years: set[int]) -> dict[int, int]:
