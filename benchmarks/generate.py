@@ -908,3 +908,149 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+@dataclass(frozen=True)
+class Billing:
+    bills: int
+    payments: int
+    seconds: float
+    reused: bool
+
+
+BILLING_META = "billing.json"
+BILLED_MONTHS = ("2026-04", "2026-05", "2026-06", "2026-07", "2026-08", "2026-09", "2026-10")
+
+
+def billing_station(source: Path, out: Path, seed: int = 17, force: bool = False) -> Billing:
+    """source (a station with leases) with BILLED_MONTHS billed through the app's bill run, and paid: most
+    households in full, some a month or more short (a few 6+ months: L7), so the arrears view has work.
+
+    Payments and their allocations are written in bulk (one payment per household, allocated oldest first;
+    the change journal of these rows is left out, the benchmark does not read it), then every household's
+    account is recomputed by the app (services.billing.refresh_accounts)."""
+    from sqlalchemy import select
+
+    from yuexiu_desk.domain.billing import Period
+    from yuexiu_desk.services.billing import refresh_accounts, run_bills
+    from yuexiu_desk.storage.bulk import execute_many, new_ids, stored_value
+    from yuexiu_desk.storage.migrate import SCHEMA_HEAD
+    from yuexiu_desk.storage.models import Bill, Lease
+
+    paths = StationPaths(out.resolve())
+    meta_path = paths.root / BILLING_META
+    key = json.dumps([str(source), BILLED_MONTHS, seed, SCHEMA_HEAD])
+    if not force and meta_path.exists() and count_units(paths.database) is not None:
+        meta = json.loads(meta_path.read_text())
+        if meta.get("key") == key:
+            return Billing(meta["bills"], meta["payments"], meta["seconds"], True)
+    _remove_database(paths)
+    meta_path.unlink(missing_ok=True)
+    paths.root.mkdir(parents=True, exist_ok=True)
+    with (
+        sqlite3.connect(f"file:{source / 'station.sqlite3'}?mode=ro", uri=True) as src,
+        sqlite3.connect(paths.database) as dst,
+    ):
+        src.backup(dst)
+    src.close()
+    dst.close()
+    started = time.perf_counter()
+    store = Store.open(paths, FixedClock(FIXTURE_NOW))
+    rng = random.Random(seed)
+    try:
+        bills = 0
+        for month in BILLED_MONTHS:
+            with store.unit_of_work(OPERATOR) as session:
+                bills += run_bills(session, Period.parse(month), OPERATOR)
+        with store.unit_of_work(OPERATOR) as session:
+            by_household: dict[Any, list[tuple[Any, str, int]]] = {}
+            for bill_id, household_id, period, amount in session.execute(
+                select(Bill.id, Bill.household_id, Bill.period, Bill.amount_fen).order_by(Bill.period)
+            ):
+                by_household.setdefault(household_id, []).append((bill_id, period, amount))
+            units = dict(session.execute(select(Lease.household_id, Lease.unit_id)).all())
+            lease_nos = dict(session.execute(select(Lease.household_id, Lease.lease_no)).all())
+            households = sorted(by_household)
+            payment_ids = iter(new_ids(len(households)))
+            allocation_ids = iter(new_ids(bills))
+            now = stored_value("payment", "created_at", FIXTURE_NOW)
+            payments: list[tuple[Any, ...]] = []
+            allocations: list[tuple[Any, ...]] = []
+            for number, household_id in enumerate(households, start=1):
+                owed = by_household[household_id]
+                roll = rng.random()
+                # 88 % paid up, then 1, 2, 3, 4–5 and 6–7 months short.
+                short = 0 if roll < 0.88 else rng.choice((1, 1, 1, 2, 2, 3, 4, 5, 6, 7))
+                paid = owed[: max(0, len(owed) - short)]
+                if not paid:
+                    continue
+                payment_id = next(payment_ids)
+                total = sum(amount for _b, _p, amount in paid)
+                owed_after = sum(amount for _b, _p, amount in owed) - total
+                payments.append(
+                    (
+                        payment_id,
+                        f"{STATION_CODE}-SJ2026-B{number:06d}",
+                        stored_value("payment", "household_id", household_id),
+                        stored_value("payment", "unit_id", units[household_id]),
+                        lease_nos[household_id],
+                        total,
+                        "bank_withholding",
+                        "",
+                        "",
+                        stored_value("payment", "paid_on", Period.parse(paid[-1][1]).shifted(1).first_day),
+                        "",
+                        owed_after,
+                        OPERATOR,
+                        now,
+                    )
+                )
+                for bill_id, _period, amount in paid:
+                    allocations.append(
+                        (
+                            next(allocation_ids),
+                            payment_id,
+                            stored_value("allocation", "bill_id", bill_id),
+                            amount,
+                            now,
+                        )
+                    )
+            connection = session.connection()
+            execute_many(
+                connection,
+                "payment",
+                (
+                    "id",
+                    "receipt_no",
+                    "household_id",
+                    "unit_id",
+                    "lease_no",
+                    "amount_fen",
+                    "channel",
+                    "reference",
+                    "payer",
+                    "paid_on",
+                    "note",
+                    "balance_after_fen",
+                    "operator",
+                    "created_at",
+                ),
+                payments,
+            )
+            execute_many(
+                connection,
+                "allocation",
+                ("id", "payment_id", "bill_id", "amount_fen", "created_at"),
+                allocations,
+            )
+            session.expire_all()
+            refresh_accounts(session)
+        with store.engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        store.close()
+    seconds = time.perf_counter() - started
+    meta_path.write_text(
+        json.dumps({"key": key, "bills": bills, "payments": len(payments), "seconds": seconds})
+    )
+    return Billing(bills, len(payments), seconds, False)

@@ -782,6 +782,162 @@ def bench_card(reps: Reps) -> None:
         )
 
 
+# ---------------------------------------------------------------- h. bill run, i. arrears view
+
+BILL_COLUMNS = (
+    "id, household_id, unit_id, lease_no, period, charge_kind, issue, amount_fen, first_day, last_day, "
+    "detail, due_on, operator, created_at"
+)
+
+
+def _copy_station(source: Path, target: Path) -> None:
+    """A consistent copy of a station database (SQLite's backup API, WAL included)."""
+    target.mkdir(parents=True, exist_ok=True)
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{target / 'station.sqlite3'}{suffix}").unlink(missing_ok=True)
+    with (
+        sqlite3.connect(f"file:{source / 'station.sqlite3'}?mode=ro", uri=True) as src,
+        sqlite3.connect(target / "station.sqlite3") as dst,
+    ):
+        src.backup(dst)
+    src.close()
+    dst.close()
+
+
+def _demo_station(folder: Path) -> None:
+    """The app's demo station (194 units, a year of billing history up to last month), made once."""
+    from yuexiu_desk.clock import FixedClock
+    from yuexiu_desk.paths import StationPaths
+    from yuexiu_desk.services.station import install_demo
+
+    marker = folder / "demo.json"
+    key = {"schema": _schema_head()}
+    if marker.exists() and json.loads(marker.read_text()) == key:
+        return
+    shutil.rmtree(folder, ignore_errors=True)
+    install_demo(StationPaths(folder), clock=FixedClock(generate.FIXTURE_NOW))
+    marker.write_text(json.dumps(key))
+
+
+def _schema_head() -> str:
+    from yuexiu_desk.storage.migrate import SCHEMA_HEAD
+
+    return SCHEMA_HEAD
+
+
+def _timed_bill_run(source: Path, work: Path, period: str) -> tuple[float, int, float]:
+    """(seconds of the app's bill run, bills made, seconds of a bare executemany of the same bill rows)."""
+    from yuexiu_desk.clock import FixedClock
+    from yuexiu_desk.domain.billing import Period
+    from yuexiu_desk.paths import StationPaths
+    from yuexiu_desk.services.billing import run_bills
+    from yuexiu_desk.storage.db import Store
+
+    _copy_station(source, work)
+    store = Store.open(StationPaths(work), FixedClock(generate.FIXTURE_NOW))
+    try:
+        gc.collect()
+        started = time.perf_counter()
+        with store.unit_of_work("基准测试") as session:
+            made = run_bills(session, Period.parse(period), "基准测试")
+        figure = time.perf_counter() - started
+    finally:
+        store.close()
+    with sqlite3.connect(work / "station.sqlite3") as conn:
+        rows = conn.execute(
+            f"SELECT {BILL_COLUMNS} FROM bill WHERE period = ? AND operator = ?", (period, "基准测试")
+        ).fetchall()
+    conn.close()
+    # The floor: the same rows into the same table and indexes of an untouched copy, one executemany.
+    _copy_station(source, work)
+    conn = sqlite3.connect(work / "station.sqlite3", isolation_level=None)
+    conn.execute("PRAGMA synchronous = FULL")
+    conn.execute("PRAGMA journal_mode = WAL")
+    gc.collect()
+    started = time.perf_counter()
+    conn.execute("BEGIN IMMEDIATE")
+    conn.executemany(f"INSERT INTO bill ({BILL_COLUMNS}) VALUES ({', '.join('?' * 14)})", rows)
+    conn.execute("COMMIT")
+    floor = time.perf_counter() - started
+    conn.close()
+    return figure, made, floor
+
+
+def bench_bills(reps: Reps) -> None:
+    ensure_households_fixture()
+    demo = DATA / "demo-app"
+    _demo_station(demo)
+    with tempfile.TemporaryDirectory(dir=DATA) as scratch:
+        work = Path(scratch)
+        small = [_timed_bill_run(demo, work, "2026-11") for _ in range(max(3, reps.imports * 2))]
+        figure, made, floor = median([s[0] for s in small]), small[0][1], median([s[2] for s in small])
+        timed_line(
+            "h. bill run, demo station (194 units)", figure, floor, "bare executemany of its rows", 0.2
+        )
+        detail(f"{made} bills per run, {len(small)} runs on fresh copies of the demo")
+        big = [_timed_bill_run(HOUSEHOLDS_DIR, work, "2026-11") for _ in range(reps.imports)]
+    figure, made, floor = median([b[0] for b in big]), big[0][1], median([b[2] for b in big])
+    timed_line("h. bill run @50k households", figure, floor, "bare executemany of its rows", 5.0)
+    ratio_ok = figure <= 3 * floor
+    detail(
+        f"{made} bills; ratio {figure / floor:.1f} (goal ≤ 3×: {'met' if ratio_ok else 'MISSED'}); the run "
+        "reads every lease version, writes bills + change journal + household accounts in one transaction"
+    )
+
+
+def ensure_billing_fixture() -> Path:
+    """households-50k with three months billed and paid by most households (made once, then reused)."""
+    ensure_households_fixture()
+    folder = DATA / "billing-50k"
+    made = generate.billing_station(HOUSEHOLDS_DIR, folder)
+    if not made.reused:
+        print(
+            f"(generated {folder.relative_to(HERE.parent)}: {made.bills} bills, {made.payments} payments "
+            f"in {made.seconds:.1f} s)"
+        )
+    return folder
+
+
+def bench_arrears(reps: Reps) -> None:
+    from yuexiu_desk.clock import FixedClock
+    from yuexiu_desk.paths import StationPaths
+    from yuexiu_desk.services.arrears import arrears
+    from yuexiu_desk.storage.db import Store
+
+    folder = ensure_billing_fixture()
+    store = Store.open(StationPaths(folder), FixedClock(generate.FIXTURE_NOW))
+    try:
+        with store.read() as session:
+            rows = arrears(session)  # warm
+        times = []
+        for _ in range(max(5, reps.imports * 5)):
+            gc.collect()
+            started = time.perf_counter()
+            with store.read() as session:
+                rows = arrears(session)
+            times.append(time.perf_counter() - started)
+    finally:
+        store.close()
+    conn = sqlite3.connect(folder / "station.sqlite3")
+    floor_times = []
+    for _ in range(len(times)):
+        started = time.perf_counter()
+        conn.execute(
+            "SELECT household_id, balance_fen, open_periods FROM account WHERE open_fen > 0"
+        ).fetchall()
+        floor_times.append(time.perf_counter() - started)
+    households = conn.execute("SELECT count(*) FROM household").fetchone()[0]
+    conn.close()
+    timed_line(
+        "i. arrears view (core) @50k households",
+        median(times),
+        median(floor_times),
+        "bare SELECT of the owing accounts",
+        0.2,
+    )
+    detail(f"{len(rows)} households in arrears of {households}; max {_fmt_time(max(times))}")
+
+
 # ---------------------------------------------------------------- main
 
 BENCHES: dict[str, Callable[[Reps], None]] = {
@@ -793,6 +949,8 @@ BENCHES: dict[str, Callable[[Reps], None]] = {
     "e": bench_decode,
     "f": bench_import,
     "g": bench_card,
+    "h": bench_bills,
+    "i": bench_arrears,
 }
 
 

@@ -125,6 +125,10 @@ def build_parser() -> argparse.ArgumentParser:
     scan = sub.add_parser("scan", help="识别图片中的全部二维码并查出房源")
     scan.add_argument("image", type=Path)
     scan.add_argument("--format", choices=["table", "json"], default="table")
+
+    from yuexiu_desk import cli_money
+
+    cli_money.add_parsers(sub, _Parser, _date)
     return parser
 
 
@@ -188,6 +192,10 @@ def _dispatch(args: argparse.Namespace, paths: StationPaths) -> int:
     try:
         with store.read() as session:
             require_station(session)
+        from yuexiu_desk import cli_money
+
+        if args.command in cli_money.COMMANDS:
+            return cli_money.dispatch(store, args)
         handler = {
             "units": _cmd_units,
             "changes": _cmd_changes,

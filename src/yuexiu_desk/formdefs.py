@@ -146,6 +146,8 @@ MAX_ROWS = 40
 
 # Values of these sections are written on site (or come from a handover record), never from a source.
 _RECORDED = frozenset({SectionType.READINGS, SectionType.COUNTS, SectionType.SIGNATURES})
+# QR letters of printed records that are not forms/*.toml definitions (see printing.receipts).
+RESERVED_CODES = {"R": "收据", "N": "催缴通知书"}
 _FORM_KEYS = frozenset({"title", "code", "record", "note", "compare_labels", "sections"})
 _SECTION_KEYS = frozenset(
     {
@@ -267,6 +269,8 @@ class _Reader:
         code = self.text(data, "code", "", required=True)
         if not _CODE.match(code):
             raise self.fail("", f"code 应为一个大写字母（二维码中代表这张表），现在是“{code}”")
+        if code in RESERVED_CODES:
+            raise self.fail("", f"code “{code}”已用于{RESERVED_CODES[code]}，请换一个字母")
         record_text = self.text(data, "record", "", required=True)
         try:
             record = RecordType(record_text)

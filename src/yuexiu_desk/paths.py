@@ -62,3 +62,13 @@ class StationPaths:
     @property
     def logs(self) -> Path:
         return self.root / "logs"
+
+    @property
+    def receipts(self) -> Path:
+        """Every receipt printed at the desk, one PDF per receipt number (and its void reprint)."""
+        return self.root / "receipts"
+
+    @property
+    def notices(self) -> Path:
+        """Reminder notices (催缴通知书) as printed, one PDF per printing."""
+        return self.root / "notices"

@@ -25,6 +25,9 @@ def test_window_shows_station_totals(window):
         "异动统计",
         "住户档案",
         "租赁合同",
+        "收费",
+        "欠费催缴",
+        "资金对账",
     ]
 
 

@@ -10,11 +10,11 @@ from PySide6.QtWidgets import QFileDialog, QLabel
 from sqlalchemy import select
 
 from yuexiu_desk import paths
-from yuexiu_desk.domain.leases import DEFAULT_RULES, LeaseStatus
+from yuexiu_desk.domain.leases import LeaseStatus
 from yuexiu_desk.domain.units import UnitStatus
 from yuexiu_desk.formdefs import load_form
 from yuexiu_desk.gui.handover import settlement_text
-from yuexiu_desk.services.handover import CHECKIN, MOVEOUT, handover_values, settle
+from yuexiu_desk.services.handover import CHECKIN, MOVEOUT, Settlement, handover_values
 from yuexiu_desk.services.leases import list_leases
 from yuexiu_desk.services.units import find_unit_id_by_code, unit_card
 from yuexiu_desk.storage.models import Handover, Lease
@@ -138,11 +138,15 @@ def test_checkin_then_moveout_with_damage_and_a_replaced_meter(
         row = session.scalar(
             select(Lease).where(Lease.lease_no == lease.lease_no).order_by(Lease.version.desc()).limit(1)
         )
-        expected = settle(row, move_out, 15000, DEFAULT_RULES)
         assert row.status == LeaseStatus.ENDED.value
         card = unit_card(session, find_unit_id_by_code(session, lease.unit_code))
         moved = handover_values(session, lease.lease_no, MOVEOUT)
-        balance = session.scalar(select(Handover.balance_fen).where(Handover.kind == MOVEOUT))
+        saved = session.scalar(select(Handover).where(Handover.kind == MOVEOUT))
+        assert saved is not None and saved.move_out_date == move_out
+        expected = Settlement(
+            saved.rent_to_day_fen, saved.unpaid_bills_fen, saved.damages_fen, saved.deposit_fen
+        )
+        balance = saved.balance_fen
     # What the clerk was shown is the service's settlement.
     assert expected.damages_fen == 15000
     assert any(settlement_text(expected) in t for t in messages.texts("question"))

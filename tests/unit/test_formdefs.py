@@ -261,7 +261,7 @@ def test_a_duplicate_group_id_is_refused(forms: Path) -> None:
 )
 def test_an_unknown_reference_is_refused(forms: Path, include: str, fragments: tuple[str, ...]) -> None:
     write(
-        forms, "ref", f'title = "引用"\ncode = "R"\nrecord = "lease"\n\n[[sections]]\ninclude = "{include}"\n'
+        forms, "ref", f'title = "引用"\ncode = "Q"\nrecord = "lease"\n\n[[sections]]\ninclude = "{include}"\n'
     )
     refused(forms, "ref", *fragments)
 
@@ -270,7 +270,7 @@ def test_an_included_section_keeps_its_ids_and_can_be_compared(forms: Path) -> N
     write(
         forms,
         "ref",
-        'title = "退出"\ncode = "R"\nrecord = "lease"\ncompare_labels = ["之前", "之后"]\n\n'
+        'title = "退出"\ncode = "Q"\nrecord = "lease"\ncompare_labels = ["之前", "之后"]\n\n'
         '[[sections]]\ninclude = "base:rooms"\ntitle = "复查"\ncompare = true\n',
     )
     form = load_form("ref", forms)
@@ -283,7 +283,7 @@ def test_compare_needs_labels_and_a_comparable_section(forms: Path) -> None:
     write(
         forms,
         "ref",
-        'title = "x"\ncode = "R"\nrecord = "lease"\n[[sections]]\ninclude = "base:rooms"\ncompare = true\n',
+        'title = "x"\ncode = "Q"\nrecord = "lease"\n[[sections]]\ninclude = "base:rooms"\ncompare = true\n',
     )
     refused(forms, "ref", "compare_labels")
     write(
@@ -295,7 +295,7 @@ def test_compare_needs_labels_and_a_comparable_section(forms: Path) -> None:
     write(
         forms,
         "ref",
-        'title = "x"\ncode = "R"\nrecord = "lease"\ncompare_labels = ["前", "后"]\n'
+        'title = "x"\ncode = "Q"\nrecord = "lease"\ncompare_labels = ["前", "后"]\n'
         '[[sections]]\ninclude = "base2:sig"\ncompare = true\n',
     )
     refused(forms, "ref", "compare = true 只能用于")
@@ -356,3 +356,10 @@ def test_two_forms_with_one_letter_are_refused_together(forms: Path) -> None:
     assert load_form("other", forms).code == load_form("base", forms).code == "T"
     with pytest.raises(FormDefinitionError, match="二维码代码都是 T"):
         load_all_forms(forms)
+
+
+def test_the_receipt_and_notice_letters_are_kept_for_them(forms: Path) -> None:
+    """R and N in a QR name a receipt (收据) and a reminder notice (催缴通知书): no form may take them."""
+    for letter, what in (("R", "收据"), ("N", "催缴通知书")):
+        write(forms, "extra", f'title = "附加"\ncode = "{letter}"\nrecord = "lease"\n')
+        refused(forms, "extra", f"code “{letter}”已用于{what}")

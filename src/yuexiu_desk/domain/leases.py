@@ -85,17 +85,29 @@ def lease_deadlines(signed: date, end: date, rules: LeaseRules) -> LeaseDeadline
     )
 
 
+def _basis_day(day: date, days_in_month: int, method: ProrateMethod) -> int:
+    """How many billing days of its month have passed at the end of day.
+
+    Under the 30-day method every month has 30 billing days: day 31 adds none, and the last day of February
+    completes the 30. So a month lived in whole is one month's rent however its days are split.
+    """
+    if method is ProrateMethod.DAYS_IN_MONTH:
+        return day.day
+    return 30 if day.day == days_in_month else min(day.day, 30)
+
+
 def prorated_rent_fen(
     monthly_fen: int, month_start: date, first_day: date, last_day: date, method: ProrateMethod
 ) -> int:
-    """Rent for the days first_day..last_day (inclusive) within the month starting month_start."""
+    """Rent for the days first_day..last_day (inclusive) within the month starting month_start (R1)."""
     days_in_month = calendar.monthrange(month_start.year, month_start.month)[1]
-    used = (last_day - first_day).days + 1
     if not (month_start <= first_day <= last_day) or last_day.month != month_start.month:
         raise ValueError("the days must lie within one month")
-    if used == days_in_month:
-        return monthly_fen
     divisor = days_in_month if method is ProrateMethod.DAYS_IN_MONTH else 30
+    before = 0 if first_day.day == 1 else _basis_day(first_day - timedelta(days=1), days_in_month, method)
+    used = _basis_day(last_day, days_in_month, method) - before
+    if used >= divisor:
+        return monthly_fen
     return min(monthly_fen, round_half_up_div(monthly_fen * used, divisor))
 
 

@@ -391,7 +391,7 @@ def settlement_text(s: Settlement) -> str:
     return "\n".join(
         [
             f"应缴租金（计至退出当日）：{format_yuan(s.rent_to_day_fen)} 元",
-            f"欠缴费用：{format_yuan(s.unpaid_bills_fen)} 元（收费功能上线后计入）",
+            f"其他欠缴费用：{format_yuan(s.unpaid_bills_fen)} 元（负数为预存）",
             f"损坏赔偿：{format_yuan(s.damages_fen)} 元",
             f"已收押金：{format_yuan(s.deposit_fen)} 元",
             f"结算结果：{outcome}",

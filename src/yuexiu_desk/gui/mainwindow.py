@@ -53,6 +53,9 @@ from yuexiu_desk.storage.db import Store
 
 if TYPE_CHECKING:
     # Imported where first used: start-up pays only for what the first window shows.
+    from yuexiu_desk.gui.pages.arrears import ArrearsPage
+    from yuexiu_desk.gui.pages.collection import CollectionPage
+    from yuexiu_desk.gui.pages.funds import FundsPage
     from yuexiu_desk.gui.pages.households import HouseholdsPage
     from yuexiu_desk.gui.pages.housemap import HouseMapPage
     from yuexiu_desk.gui.pages.leases import LeasesPage
@@ -62,7 +65,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 APP_TITLE = "服务站桌面 yuexiu-desk"
-PAGE_NAMES = ("房源台账", "房态图", "异动统计", "住户档案", "租赁合同")
+PAGE_NAMES = ("房源台账", "房态图", "异动统计", "住户档案", "租赁合同", "收费", "欠费催缴", "资金对账")
 SCAN_BLOCKED = "请先完成当前对话框，再扫描。"
 WARM_UP_AFTER_MS = 300
 LISTEN_AT_LATEST_MS = 200  # after the window is shown (normally it is right after its first paint)
@@ -105,6 +108,9 @@ class MainWindow(QMainWindow):
         self._statistics: StatisticsPage | None = None
         self._households: HouseholdsPage | None = None
         self._leases: LeasesPage | None = None
+        self._collection: CollectionPage | None = None
+        self._arrears: ArrearsPage | None = None
+        self._funds: FundsPage | None = None
         self.first_run: FirstRunPage | None = None
         self.print_dialog: LabelPrintDialog | None = None
         self.info: StationInfo | None = None
@@ -318,6 +324,48 @@ class MainWindow(QMainWindow):
             self._leases = page
         return self._leases
 
+    @property
+    def collection(self) -> CollectionPage | None:
+        """The 收费 page, built now if this is its first use (None before a station exists)."""
+        if self._collection is None and self.register is not None:
+            from yuexiu_desk.gui.pages.collection import CollectionPage
+
+            page = CollectionPage(self.store, self.runner)
+            page.unit_activated.connect(self.open_unit)
+            self._install_page(PAGE_NAMES.index("收费"), page)
+            self._collection = page
+        return self._collection
+
+    @property
+    def arrears(self) -> ArrearsPage | None:
+        """The 欠费催缴 page, built now if this is its first use (None before a station exists)."""
+        if self._arrears is None and self.register is not None:
+            from yuexiu_desk.gui.pages.arrears import ArrearsPage
+
+            page = ArrearsPage(self.store, self.runner)
+            page.unit_activated.connect(self.open_unit)
+            page.collect_requested.connect(self.collect_for)
+            self._install_page(PAGE_NAMES.index("欠费催缴"), page)
+            self._arrears = page
+        return self._arrears
+
+    @property
+    def funds(self) -> FundsPage | None:
+        """The 资金对账 page, built now if this is its first use (None before a station exists)."""
+        if self._funds is None and self.register is not None:
+            from yuexiu_desk.gui.pages.funds import FundsPage
+
+            page = FundsPage(self.store, self.runner)
+            self._install_page(PAGE_NAMES.index("资金对账"), page)
+            self._funds = page
+        return self._funds
+
+    def collect_for(self, unit_code: str) -> None:
+        """From the arrears list to the cash desk with that household's open bills."""
+        self.show_page(PAGE_NAMES.index("收费"))
+        if self.collection is not None:
+            self.collection.load_text(unit_code)
+
     def page(self, index: int) -> QWidget | None:
         """The page at a navigation index (see PAGE_NAMES), built now if needed."""
         if self.register is None or not 0 <= index < len(PAGE_NAMES):
@@ -328,6 +376,9 @@ class MainWindow(QMainWindow):
             lambda: self.statistics,
             lambda: self.households,
             lambda: self.leases,
+            lambda: self.collection,
+            lambda: self.arrears,
+            lambda: self.funds,
         )
         return builders[index]()
 
@@ -416,7 +467,15 @@ class MainWindow(QMainWindow):
         if self.register is not None:
             self.register.refresh()
         # Pages not built yet read fresh data when they are; built ones reload when on screen.
-        for page in (self._housemap, self._statistics, self._households, self._leases):
+        for page in (
+            self._housemap,
+            self._statistics,
+            self._households,
+            self._leases,
+            self._collection,
+            self._arrears,
+            self._funds,
+        ):
             if page is not None:
                 page.data_changed()
 
@@ -492,6 +551,10 @@ class MainWindow(QMainWindow):
         if modal is not None:
             log.info("scan ignored: modal dialog %r is open", modal.windowTitle())
             self.notify(SCAN_BLOCKED, error=True)
+            return
+        # At the cash desk a scan brings up the household's open bills, not the unit card.
+        if self._collection is not None and self.current_page() is self._collection:
+            self._collection.load_text(text)
             return
         self.open_text(text)
 

@@ -32,7 +32,16 @@ def main(argv: list[str]) -> int:
         window.resize(1360, 860)
         window.show()
         app.processEvents()
-        shots = {"register": 0, "housemap": 1, "statistics": 2, "households": 3, "leases": 4}
+        shots = {
+            "register": 0,
+            "housemap": 1,
+            "statistics": 2,
+            "households": 3,
+            "leases": 4,
+            "collection": 5,
+            "arrears": 6,
+            "funds": 7,
+        }
         for name, page in shots.items():
             window.show_page(page)
             if name == "leases" and window.leases is not None:

@@ -22,12 +22,12 @@ from yuexiu_desk.domain.leases import (
     DEFAULT_RULES,
     LeaseRules,
     LeaseStatus,
-    prorated_rent_fen,
 )
-from yuexiu_desk.domain.money import yuan_to_fen
+from yuexiu_desk.domain.money import format_yuan, yuan_to_fen
 from yuexiu_desk.domain.units import UnitStatus
 from yuexiu_desk.errors import UserError
 from yuexiu_desk.formdefs import FormDefinition, SectionType, load_form
+from yuexiu_desk.services.billing import bill_final_month
 from yuexiu_desk.services.units import change_status
 from yuexiu_desk.storage.models import Handover, HandoverDamage, HandoverValue, Lease, Unit
 
@@ -148,6 +148,10 @@ def record_checkin(session: Session, lease_no: str, data: HandoverInput, operato
 
 @dataclass(frozen=True)
 class Settlement:
+    """The move-out settlement (fen). Rent of the move-out month is billed to the day (R1) and damages are
+    billed, so both are part of what the household owes; unpaid_bills is the rest of it (earlier bills,
+    water, electricity …; negative when the household had paid ahead)."""
+
     rent_to_day_fen: int
     unpaid_bills_fen: int
     damages_fen: int
@@ -157,18 +161,6 @@ class Settlement:
     def balance_fen(self) -> int:
         """Positive: refunded to the household; negative: the household still owes it."""
         return self.deposit_fen - self.rent_to_day_fen - self.unpaid_bills_fen - self.damages_fen
-
-
-def settle(lease: Lease, move_out: date, damages_fen: int, rules: LeaseRules) -> Settlement:
-    """Rent of the move-out month up to the move-out day (pro rata, R1), damages, against the deposit.
-
-    Earlier months are billed and collected by the billing capability; until it exists no unpaid bills
-    are known here and the settlement says so on paper (unpaid_bills stays 0).
-    """
-    month_start = move_out.replace(day=1)
-    first_day = max(month_start, lease.start_date)
-    rent = prorated_rent_fen(lease.monthly_rent_fen, month_start, first_day, move_out, rules.prorate_method)
-    return Settlement(rent, 0, damages_fen, lease.deposit_fen)
 
 
 def record_moveout(
@@ -207,7 +199,22 @@ def record_moveout(
         if fen < 0:
             raise UserError(f"第 {position} 项损坏的赔偿金额不能为负数。")
         damages.append(HandoverDamage(position=position, description=description.strip(), amount_fen=fen))
-    settlement = settle(lease, move_out, sum(d.amount_fen for d in damages), rules)
+    damages_fen = sum(d.amount_fen for d in damages)
+    final = bill_final_month(
+        session,
+        lease.lease_no,
+        move_out,
+        damages_fen,
+        "；".join(f"{d.description} {format_yuan(d.amount_fen)} 元" for d in damages),
+        operator,
+        lease_rules=rules,
+    )
+    settlement = Settlement(
+        rent_to_day_fen=final.final_rent_fen,
+        unpaid_bills_fen=final.owed_fen - final.final_rent_fen - damages_fen,
+        damages_fen=damages_fen,
+        deposit_fen=lease.deposit_fen,
+    )
     handover = Handover(
         lease_id=lease.id,
         kind=MOVEOUT,

@@ -57,9 +57,11 @@ def unit_payload(station_code: str, unit_id: uuid.UUID) -> str:
 
 def _resolve_form(session: Session, payload: Payload) -> Resolved:
     """A printed form's QR → the unit of the lease or household it belongs to (the clerk sees that unit)."""
-    from yuexiu_desk.formdefs import RecordType, form_for_code
+    from yuexiu_desk.formdefs import RESERVED_CODES, RecordType, form_for_code
     from yuexiu_desk.services.form_print import NO_RECORD
 
+    if payload.form in RESERVED_CODES:
+        return _resolve_money_record(session, payload, RESERVED_CODES[payload.form])
     definition = form_for_code(payload.form or "")
     if payload.record_id == NO_RECORD:
         raise UserError(f"这是一张空白的{definition.title}，没有关联合同或住户；请扫描房源标签或输入房号。")
@@ -75,4 +77,23 @@ def _resolve_form(session: Session, payload: Payload) -> Resolved:
     unit = session.get(Unit, lease.unit_id) if lease is not None else None
     if unit is None:
         raise UserError(f"这张{definition.title}对应的记录不在本站数据中（可能数据目录不对）。")
+    return Resolved(RecordKind.UNIT, unit.id, unit.code, "form")
+
+
+def _resolve_money_record(session: Session, payload: Payload, title: str) -> Resolved:
+    """A receipt's QR → the unit it was paid for; a reminder notice's → the unit of the household dunned."""
+    from yuexiu_desk.printing.receipts import NOTICE_FORM, RECEIPT_FORM
+    from yuexiu_desk.storage.models import DunningAction, Payment
+
+    unit_id: uuid.UUID | None = None
+    if payload.form == RECEIPT_FORM:
+        payment = session.get(Payment, payload.record_id)
+        unit_id = payment.unit_id if payment is not None else None
+    elif payload.form == NOTICE_FORM:
+        action = session.get(DunningAction, payload.record_id)
+        if action is not None:
+            unit_id = session.scalar(select(Lease.unit_id).where(Lease.lease_no == action.lease_no).limit(1))
+    unit = session.get(Unit, unit_id) if unit_id is not None else None
+    if unit is None:
+        raise UserError(f"这张{title}对应的记录不在本站数据中（可能数据目录不对）。")
     return Resolved(RecordKind.UNIT, unit.id, unit.code, "form")

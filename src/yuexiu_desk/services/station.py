@@ -135,6 +135,10 @@ def create_demo_station(session: Session, seed: int = 194) -> StationInfo:
     _demo_history(session, units, rng)
     session.flush()
     _demo_households(session, [u for u in units if u.status == UnitStatus.OCCUPIED.value], rng)
+    session.flush()
+    from yuexiu_desk.services.demo_money import install_demo_money
+
+    install_demo_money(session, rng)
     info = station_info(session)
     assert info is not None
     return info

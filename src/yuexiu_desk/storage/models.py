@@ -404,6 +404,9 @@ class Payment(Base):
     payer: Mapped[str] = mapped_column(String(50), default="")
     paid_on: Mapped[date] = mapped_column(Date)
     note: Mapped[str] = mapped_column(Text, default="")
+    # The household's balance right after this payment (> 0 still owed, < 0 credit): its receipt prints it,
+    # also when reprinted later.
+    balance_after_fen: Mapped[int] = mapped_column(Integer)
     operator: Mapped[str] = mapped_column(String(50))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
@@ -466,6 +469,9 @@ class MonthClose(Base):
     __table_args__ = (Index("ix_month_close_period", "period"),)
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    # Order of the closes and reopens (from the "month-close" counter): two in the same instant still
+    # have a last one.
+    seq: Mapped[int] = mapped_column(Integer, unique=True)
     period: Mapped[str] = mapped_column(String(7))
     action: Mapped[str] = mapped_column(String(10))  # "close" or "reopen"
     totals: Mapped[str] = mapped_column(Text, default="")  # JSON of the fund report's figures at close

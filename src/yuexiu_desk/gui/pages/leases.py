@@ -11,19 +11,16 @@ from typing import Any
 from PySide6.QtCore import QModelIndex, Qt, Signal
 from PySide6.QtGui import QColor, QShowEvent
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QCheckBox,
     QComboBox,
     QFormLayout,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QMenu,
     QPushButton,
     QSpinBox,
     QSplitter,
-    QTableView,
     QVBoxLayout,
     QWidget,
 )
@@ -36,7 +33,7 @@ from yuexiu_desk.gui import messages
 from yuexiu_desk.gui.formprinting import FORM_TITLES, default_forms_dir, print_lease_form
 from yuexiu_desk.gui.handover import HandoverDialog, open_handover
 from yuexiu_desk.gui.oprunner import OpRunner
-from yuexiu_desk.gui.rowsmodel import RowColumn, RowsModel
+from yuexiu_desk.gui.rowsmodel import RowColumn, RowsModel, rows_table
 from yuexiu_desk.gui.savedialog import SavingDialog, date_edit, from_qdate
 from yuexiu_desk.services.handover import CHECKIN, MOVEOUT
 from yuexiu_desk.services.households import list_households
@@ -78,22 +75,6 @@ DUE_COLUMNS: tuple[RowColumn[DueItem], ...] = (
 )
 
 
-def _table(model: RowsModel[Any]) -> QTableView:
-    view = QTableView()
-    view.setModel(model)
-    view.verticalHeader().setVisible(False)
-    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-    view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    view.setAlternatingRowColors(True)
-    view.setWordWrap(False)
-    for column, spec in enumerate(model.columns):
-        view.setColumnWidth(column, spec.width)
-    view.horizontalHeader().setStretchLastSection(True)
-    view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-    return view
-
-
 class LeasesPage(QWidget):
     unit_activated = Signal(object)
 
@@ -120,14 +101,14 @@ class LeasesPage(QWidget):
         self.model: RowsModel[LeaseRow] = RowsModel(
             LEASE_COLUMNS, lambda r: None if r.status is LeaseStatus.ACTIVE else ENDED, self
         )
-        self.view = _table(self.model)
+        self.view = rows_table(self.model)
         self.view.doubleClicked.connect(self._open_unit_of)
         self.view.selectionModel().selectionChanged.connect(lambda *_a: self._update_buttons())
 
         self.due_model: RowsModel[DueItem] = RowsModel(
             DUE_COLUMNS, lambda d: OVERDUE if d.overdue else None, self
         )
-        self.due_view = _table(self.due_model)
+        self.due_view = rows_table(self.due_model)
         self.due_view.doubleClicked.connect(self._select_due)
         self.due_title = QLabel("待办")
         font = self.due_title.font()

@@ -68,6 +68,7 @@ def upgrade() -> None:
     op.create_table(
         "month_close",
         sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("seq", sa.Integer(), nullable=False),
         sa.Column("period", sa.String(length=7), nullable=False),
         sa.Column("action", sa.String(length=10), nullable=False),
         sa.Column("totals", sa.Text(), nullable=False),
@@ -75,6 +76,7 @@ def upgrade() -> None:
         sa.Column("operator", sa.String(length=50), nullable=False),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_month_close")),
+        sa.UniqueConstraint("seq", name=op.f("uq_month_close_seq")),
     )
     with op.batch_alter_table("month_close", schema=None) as batch_op:
         batch_op.create_index("ix_month_close_period", ["period"], unique=False)
@@ -149,6 +151,7 @@ def upgrade() -> None:
         sa.Column("payer", sa.String(length=50), nullable=False),
         sa.Column("paid_on", sa.Date(), nullable=False),
         sa.Column("note", sa.Text(), nullable=False),
+        sa.Column("balance_after_fen", sa.Integer(), nullable=False),
         sa.Column("operator", sa.String(length=50), nullable=False),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.ForeignKeyConstraint(
