@@ -160,3 +160,45 @@ def test_ledger_and_fund_report_workbooks_read_back(
     assert book.sheetnames[0] == "资金报表"
     texts = [str(c.value) for row in book["资金报表"].iter_rows() for c in row if c.value is not None]
     assert any("微信" in t for t in texts)
+
+
+def test_demo_statement_reconciles_october_which_then_closes(
+    demo_paths: StationPaths, capsys: pytest.CaptureFixture[str], clock
+) -> None:
+    from yuexiu_desk.services.station import write_demo_statement
+    from yuexiu_desk.storage.db import Store
+
+    store = Store.open(demo_paths, clock)
+    try:
+        with store.read() as session:
+            statement = write_demo_statement(session, demo_paths.root)
+    finally:
+        store.close()
+    code, _out, err = run(capsys, demo_paths, "month", "close", "--month", "2026-10")
+    assert code == 2 and "对账" in err
+    code, out, err = run(capsys, demo_paths, "reconcile", "import", str(statement), "--month", "2026-10")
+    assert code == 0, err
+    code, out, _ = run(capsys, demo_paths, "reconcile", "confirm", "--month", "2026-10")
+    assert code == 0 and "已对平" in out, out
+    code, out, err = run(capsys, demo_paths, "month", "close", "--month", "2026-10")
+    assert code == 0 and "已结账" in out, err
+    before = count(demo_paths, "payment")
+    code, _out, err = run(
+        capsys,
+        demo_paths,
+        "payments",
+        "add",
+        "--unit",
+        a_paid_up_unit(demo_paths),
+        "--amount",
+        "5",
+        "--channel",
+        "cash",
+        "--date",
+        "2026-10-30",
+    )
+    assert code == 2 and "已结账" in err and count(demo_paths, "payment") == before
+    code, out, err = run(
+        capsys, demo_paths, "month", "reopen", "--month", "2026-10", "--reason", "补登 10 月现金"
+    )
+    assert code == 0, err

@@ -109,31 +109,35 @@ def arrears(
             due_by_period[period] = rules.due_on(Period.parse(period)) < today
         return due_by_period[period]
 
+    # One pass over the owing accounts with each household's leases (newest wins), unit and leaseholder.
     owing: dict[str, tuple[int, list[tuple[str, int]]]] = {}
-    for household_id, balance, periods in connection.exec_driver_sql(
-        f"SELECT household_id, balance_fen, open_periods FROM account WHERE {where}", params
-    ).all():
-        overdue = [(p, fen) for p, fen in sorted(json.loads(periods).items()) if fen > 0 and overdue_now(p)]
-        if overdue:
-            owing[household_id] = (balance, overdue)
-    leases: dict[str, tuple[str, str, str]] = {}
-    superseded = LeaseStatus.SUPERSEDED.value
-    # The household's newest lease version names its unit (a moved-out debtor keeps their last unit).
-    for household_id, lease_no, status, code in connection.exec_driver_sql(
-        "SELECT lease.household_id, lease.lease_no, lease.status, unit.code FROM lease "
-        "JOIN unit ON unit.id = lease.unit_id JOIN account ON account.household_id = lease.household_id "
-        f"WHERE {where} ORDER BY lease.start_date, lease.version",
+    leases: dict[str, tuple[str, str, str, str]] = {}
+    names: dict[str, str] = {}
+    parsed: dict[str, list[tuple[str, int]] | None] = {}
+    for household_id, balance, periods, lease_no, status, start, code, name in connection.exec_driver_sql(
+        "SELECT account.household_id, account.balance_fen, account.open_periods, lease.lease_no, "
+        "lease.status, lease.start_date, unit.code, member.name FROM account "
+        "JOIN lease ON lease.household_id = account.household_id AND lease.status != 'superseded' "
+        "JOIN unit ON unit.id = lease.unit_id "
+        "LEFT JOIN household_member AS member "
+        "ON member.household_id = account.household_id AND member.is_leaseholder "
+        f"WHERE {where}",
         params,
     ).all():
-        if status != superseded:
-            leases[household_id] = (lease_no, status, code)
-    names: dict[str, str] = dict(
-        connection.exec_driver_sql(
-            "SELECT m.household_id, m.name FROM household_member AS m "
-            f"JOIN account ON account.household_id = m.household_id WHERE {where} AND m.is_leaseholder",
-            params,
-        ).all()
-    )
+        if household_id not in parsed:
+            overdue = [
+                (p, fen) for p, fen in sorted(json.loads(periods).items()) if fen > 0 and overdue_now(p)
+            ]
+            parsed[household_id] = overdue or None
+            if overdue:
+                owing[household_id] = (balance, overdue)
+        if parsed[household_id] is None:
+            continue
+        known = leases.get(household_id)
+        if known is None or start > known[3]:
+            leases[household_id] = (lease_no, status, code, start)
+        if name:
+            names[household_id] = name
     actions: dict[str, tuple[str, str, str, str]] = {}
     for household_id, done_on, method, notice_no, outcome in connection.exec_driver_sql(
         "SELECT d.household_id, d.done_on, d.method, d.notice_no, d.outcome FROM dunning_action AS d "
@@ -144,7 +148,7 @@ def arrears(
         actions[household_id] = (done_on, method, notice_no, outcome)
     rows = []
     for household_id, (balance, overdue) in owing.items():
-        lease_no, status, code = leases.get(household_id, ("", LeaseStatus.ENDED.value, ""))
+        lease_no, status, code, _start = leases.get(household_id, ("", LeaseStatus.ENDED.value, "", ""))
         months = len(overdue)
         row_stage = rules.stage_for(months)
         if stage is not None and row_stage is not stage:

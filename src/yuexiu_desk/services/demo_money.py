@@ -11,6 +11,7 @@ import hashlib
 import random
 from dataclasses import dataclass
 from datetime import date, timedelta
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -19,7 +20,7 @@ from yuexiu_desk.clock import local_date
 from yuexiu_desk.domain.billing import Channel, DunningMethod, Period
 from yuexiu_desk.domain.money import fen_to_decimal
 from yuexiu_desk.services import arrears, billing, funds
-from yuexiu_desk.storage.models import Bill, Lease, Payment, StatementLine, Unit
+from yuexiu_desk.storage.models import Bill, Lease, MoneyVoid, Payment, StatementLine, Unit
 
 DEMO_OPERATOR = "演示数据"
 HISTORY_MONTHS = 12
@@ -152,3 +153,43 @@ def _dunning_history(session: Session, today: date) -> None:
                 arrears.DunningInput(row.unit_code, method, today - timedelta(days=days_ago), outcome, proof),
                 DEMO_OPERATOR,
             )
+
+
+def write_statement(session: Session, period: Period, out: Path) -> Path:
+    """The month's credits to the station's account as a bank exports them: a title and account line above
+    the header, one line per payment that came through the bank, a total at the bottom."""
+    from openpyxl import Workbook
+
+    from yuexiu_desk.files import write_atomically
+
+    voided = set(session.scalars(select(MoneyVoid.payment_id).where(MoneyVoid.payment_id.is_not(None))))
+    payments = [
+        p
+        for p in session.scalars(
+            select(Payment)
+            .where(Payment.paid_on >= period.first_day, Payment.paid_on <= period.last_day)
+            .order_by(Payment.paid_on, Payment.receipt_no)
+        )
+        if Channel(p.channel).via_bank and p.id not in voided
+    ]
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "交易明细"
+    sheet.append(["（演示）某银行 账户交易明细"])
+    sheet.append(["账号：6217 0000 0000 0000 194", "户名：悦秀苑公租房服务站"])
+    sheet.append(["交易日期", "交易流水号", "对方户名", "贷方金额", "摘要"])
+    for p in payments:
+        sheet.append(
+            [
+                p.paid_on,
+                p.reference,
+                p.payer,
+                fen_to_decimal(p.amount_fen),
+                f"{Channel(p.channel).label} 房租",
+            ]
+        )
+    sheet.append(
+        ["合计", "", "", fen_to_decimal(sum(p.amount_fen for p in payments)), f"共 {len(payments)} 笔"]
+    )
+    write_atomically(out, book.save, "演示银行流水")
+    return out

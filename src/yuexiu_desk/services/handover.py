@@ -27,7 +27,6 @@ from yuexiu_desk.domain.money import format_yuan, yuan_to_fen
 from yuexiu_desk.domain.units import UnitStatus
 from yuexiu_desk.errors import UserError
 from yuexiu_desk.formdefs import FormDefinition, SectionType, load_form
-from yuexiu_desk.services.billing import bill_final_month
 from yuexiu_desk.services.units import change_status
 from yuexiu_desk.storage.models import Handover, HandoverDamage, HandoverValue, Lease, Unit
 
@@ -199,6 +198,9 @@ def record_moveout(
         if fen < 0:
             raise UserError(f"第 {position} 项损坏的赔偿金额不能为负数。")
         damages.append(HandoverDamage(position=position, description=description.strip(), amount_fen=fen))
+    # Imported here: the unit card imports this module, and start-up should not pay for billing.
+    from yuexiu_desk.services.billing import bill_final_month
+
     damages_fen = sum(d.amount_fen for d in damages)
     final = bill_final_month(
         session,

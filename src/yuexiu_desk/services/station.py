@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from stdnum.iso7064 import mod_11_2
 
 from yuexiu_desk.clock import Clock, local_date
+from yuexiu_desk.domain.billing import Period
 from yuexiu_desk.domain.leases import LeaseStatus, RentTier, add_months, lease_end, monthly_rent_fen
 from yuexiu_desk.domain.units import TRANSITIONS, UnitCode, UnitStatus
 from yuexiu_desk.errors import EnvironmentProblem, UserError
@@ -225,7 +226,10 @@ def install_demo(paths: StationPaths, force: bool = False, clock: Clock | None =
             )
         if existing is None:
             with store.unit_of_work("演示数据") as session:
-                return create_demo_station(session)
+                info = create_demo_station(session)
+            with store.read() as session:
+                write_demo_statement(session, paths.root)
+            return info
         stamp = store.clock.now().strftime("%Y%m%dT%H%M%SZ")
         backup_database(store.engine, paths.backups / f"before-demo-{stamp}.sqlite3")
     finally:
@@ -246,7 +250,21 @@ def install_demo(paths: StationPaths, force: bool = False, clock: Clock | None =
         raise EnvironmentProblem(
             f"无法替换 {paths.database}（{exc.strerror or exc}）。请先关闭正在使用该数据目录的桌面程序再重试。"
         ) from exc
+    store = Store.open(paths, clock)
+    try:
+        with store.read() as session:
+            write_demo_statement(session, paths.root)
+    finally:
+        store.close()
     return info
+
+
+def write_demo_statement(session: Session, folder: Path) -> Path:
+    """Last month's bank statement of the demo, as the bank would export it, to try 导入银行流水 with."""
+    from yuexiu_desk.services.demo_money import write_statement
+
+    last_month = Period.of(local_date(session.info["clock"].now())).shifted(-1)
+    return write_statement(session, last_month, folder / f"演示银行流水-{last_month}.xlsx")
 
 
 def remove_database_files(paths: StationPaths, keep_main: bool = False) -> None:
