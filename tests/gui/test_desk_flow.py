@@ -64,3 +64,14 @@ def test_from_the_l7_list_to_the_desk(window, qtbot):
     arrears.collect_requested.emit(row.unit_code)
     assert window.current_page() is window.collection
     assert window.collection.current is not None and window.collection.current.unit_code == row.unit_code
+
+
+def test_unit_card_shows_what_the_household_owes(window, unit_id, demo_store):
+    from yuexiu_desk.services.arrears import arrears
+
+    with demo_store.read() as session:
+        owing = arrears(session, stage=DunningStage.TERMINATION)[0]
+    card = window.open_unit(unit_id(owing.unit_code))
+    assert card is not None
+    assert "欠费" in card.lease_label.text()
+    assert f"{owing.balance_fen // 100:,}." in card.lease_label.text()

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 from shiboken6 import isValid
 from sqlalchemy import select
 
+from yuexiu_desk.domain.money import format_yuan
 from yuexiu_desk.domain.units import UnitCode
 from yuexiu_desk.errors import UserError
 from yuexiu_desk.gui import messages
@@ -254,9 +255,15 @@ class UnitCardDialog(QDialog):
             self.lease_label.setText("住户与合同：暂无生效合同")
         else:
             state = "已入住交接" if lease.has_checkin else "未办入住交接"
+            money = ""
+            if lease.balance_fen > 0:
+                money = f"　<b style='color:#c62828'>欠费 {format_yuan(lease.balance_fen)} 元</b>"
+            elif lease.balance_fen < 0:
+                money = f"　预存 {format_yuan(-lease.balance_fen)} 元"
             self.lease_label.setText(
                 f"承租人：<b>{lease.leaseholder}</b>　合同 {lease.lease_no}（{lease.status.label}，{state}）<br>"
-                f"租期 {lease.start} 至 {lease.end}　月租金 {lease.monthly_rent:,.2f} 元　押金 {lease.deposit:,.2f} 元"
+                f"租期 {lease.start} 至 {lease.end}　月租金 {lease.monthly_rent:,.2f} 元"
+                f"　押金 {lease.deposit:,.2f} 元{money}"
             )
         self.checkin_button.setEnabled(lease is not None and not lease.has_checkin)
         self.moveout_button.setEnabled(lease is not None)

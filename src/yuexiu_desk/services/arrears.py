@@ -117,7 +117,8 @@ def arrears(
     for household_id, balance, periods, lease_no, status, start, code, name in connection.exec_driver_sql(
         "SELECT account.household_id, account.balance_fen, account.open_periods, lease.lease_no, "
         "lease.status, lease.start_date, unit.code, member.name FROM account "
-        "JOIN lease ON lease.household_id = account.household_id AND lease.status != 'superseded' "
+        # CROSS JOIN keeps SQLite from starting at the lease table: the few owing accounts come first.
+        "CROSS JOIN lease ON lease.household_id = account.household_id AND lease.status != 'superseded' "
         "JOIN unit ON unit.id = lease.unit_id "
         "LEFT JOIN household_member AS member "
         "ON member.household_id = account.household_id AND member.is_leaseholder "

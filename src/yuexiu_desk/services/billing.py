@@ -276,12 +276,27 @@ def _coverages(session: Session, period: Period) -> list[_Coverage]:
         ).all()
     )
     parse = date.fromisoformat
+    month_start = period.first_day.isoformat()  # ISO dates compare as text
     result = []
     for lease_no, rows in groups.items():
         if len(rows) > 1:
             rows.sort(key=lambda r: r[1])
         current = rows[-1]
         status = current[5]
+        if len(rows) == 1 and status in current_statuses and current[7] <= month_start:
+            # Most leases: one version, in force all month; no dates to parse.
+            result.append(
+                _Coverage(
+                    lease_no,
+                    current[3],
+                    current[4],
+                    current[9],
+                    period.first_day,
+                    None,
+                    (RentVersion(period.first_day, current[8]),),
+                )
+            )
+            continue
         last_day: date | None = None
         if status == ended:
             text = move_outs.get(current[2]) or current[10]

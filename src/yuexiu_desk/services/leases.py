@@ -29,7 +29,15 @@ from yuexiu_desk.domain.units import UnitStatus
 from yuexiu_desk.errors import UserError
 from yuexiu_desk.services.units import change_status, find_unit_id_by_code
 from yuexiu_desk.storage.db import require_station
-from yuexiu_desk.storage.models import Handover, Household, HouseholdMember, Lease, RentStandard, Unit
+from yuexiu_desk.storage.models import (
+    Account,
+    Handover,
+    Household,
+    HouseholdMember,
+    Lease,
+    RentStandard,
+    Unit,
+)
 
 
 def add_rent_standard(
@@ -416,6 +424,7 @@ class LeaseSummary:
     status: LeaseStatus
     has_checkin: bool
     has_moveout: bool
+    balance_fen: int = 0  # the household's money position: > 0 owed, < 0 credit (services.billing)
 
 
 def _summaries(session: Session, *where: Any) -> list[LeaseSummary]:
@@ -451,6 +460,10 @@ def _summaries(session: Session, *where: Any) -> list[LeaseSummary]:
                 status=LeaseStatus(lease.status),
                 has_checkin="checkin" in kinds,
                 has_moveout="moveout" in kinds,
+                balance_fen=session.scalar(
+                    select(Account.balance_fen).where(Account.household_id == lease.household_id)
+                )
+                or 0,
             )
         )
     return found
