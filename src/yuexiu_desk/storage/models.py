@@ -534,3 +534,41 @@ class Account(Base):
     open_fen: Mapped[int] = mapped_column(Integer, index=True)  # sum of the open amounts of its bills
     open_periods: Mapped[str] = mapped_column(Text, default="{}")  # JSON {"YYYY-MM": open fen}
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class MemberChange(Base):
+    """A change to a household's members with the day it takes effect (L6 and the 一户一档 history): someone
+    joins or leaves, or their employer, income or special-group flags change. The member row holds the
+    current state; these rows keep how it got there."""
+
+    __tablename__ = "member_change"
+    __journaled__ = True
+    __table_args__ = (Index("ix_member_change_household", "household_id", "effective_on"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    household_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("household.id"))
+    member_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("household_member.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # "joined", "left", "employer", "income", "flags"
+    old_value: Mapped[str] = mapped_column(Text, default="")
+    new_value: Mapped[str] = mapped_column(Text, default="")
+    effective_on: Mapped[date] = mapped_column(Date)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    operator: Mapped[str] = mapped_column(String(50))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class HandoverPhoto(Base):
+    """A photo attached to a handover (the whole of it, or one checklist item by its form key). The file is
+    kept in the station folder under photos/, named by its content hash."""
+
+    __tablename__ = "handover_photo"
+    __journaled__ = True
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    handover_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("handover.id"), index=True)
+    item_key: Mapped[str] = mapped_column(String(80), default="")  # "" for the handover as a whole
+    file_name: Mapped[str] = mapped_column(String(200))  # relative to the station folder
+    sha256: Mapped[str] = mapped_column(String(64))
+    caption: Mapped[str] = mapped_column(Text, default="")
+    operator: Mapped[str] = mapped_column(String(50))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
