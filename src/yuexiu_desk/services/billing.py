@@ -112,8 +112,18 @@ def closed_periods(session: Session) -> set[str]:
 
 
 def require_open(session: Session, period: Period, what: str) -> None:
-    if str(period) in closed_periods(session):
+    """Refuse a write dated in a closed month, or in any month before the latest closed one: those months'
+    money is carried in the closed month's frozen opening balance."""
+    closed = closed_periods(session)
+    if not closed:
+        return
+    latest = max(closed)
+    if str(period) in closed:
         raise UserError(f"{period.label}已结账，不能再{what}；如确需更改，请站长先反结账该月。")
+    if str(period) < latest:
+        raise UserError(
+            f"{period.label}早于已结账的{Period.parse(latest).label}，不能再{what}；如确需更改，请站长先反结账。"
+        )
 
 
 # ---- accounts (the per-household cache of balances) ----------------------------------------------------
@@ -251,9 +261,11 @@ class _Coverage:
     versions: tuple[RentVersion, ...]
 
 
+# Every version of every lease: a renewal's version starts after the month being billed, yet it is the
+# one that says the lease goes on.
 _LEASE_ROWS = (
     "SELECT lease_no, version, id, household_id, unit_id, status, start_date, effective_from, "
-    "monthly_rent_fen, gross_area_hundredths, ended_on FROM lease WHERE start_date <= ?"
+    "monthly_rent_fen, gross_area_hundredths, ended_on FROM lease"
 )
 
 
@@ -266,7 +278,7 @@ def _coverages(session: Session, period: Period) -> list[_Coverage]:
     session.flush()
     connection = session.connection()
     groups: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
-    for row in connection.exec_driver_sql(_LEASE_ROWS, (period.last_day.isoformat(),)).all():
+    for row in connection.exec_driver_sql(_LEASE_ROWS).all():
         groups[row[0]].append(tuple(row))
     ended = LeaseStatus.ENDED.value
     current_statuses = set(CURRENT_STATUSES)
@@ -277,10 +289,15 @@ def _coverages(session: Session, period: Period) -> list[_Coverage]:
     )
     parse = date.fromisoformat
     month_start = period.first_day.isoformat()  # ISO dates compare as text
+    month_end = period.last_day.isoformat()
     result = []
     for lease_no, rows in groups.items():
         if len(rows) > 1:
             rows.sort(key=lambda r: r[1])
+            if min(r[6] for r in rows) > month_end:
+                continue
+        elif rows[0][6] > month_end:
+            continue
         current = rows[-1]
         status = current[5]
         if len(rows) == 1 and status in current_statuses and current[7] <= month_start:
@@ -493,6 +510,9 @@ def _refresh_after_run(
             added[bill.household_id] += bill.amount_fen
     if recomputed:
         refresh_accounts(session, [uuid.UUID(hex=h) for h in sorted(recomputed)])
+    if not added:
+        session.expire_all()
+        return
     now = stored_value("account", "updated_at", session.info["clock"].now())
     path = f'$."{period}"'
     session.connection().exec_driver_sql(
@@ -695,7 +715,7 @@ def apply_credit(session: Session, household_id: uuid.UUID) -> int:
             for item in items:
                 if item.key == bill_id:
                     item.open_fen -= fen
-    session.flush()
+    refresh_accounts(session, [household_id])
     return applied_total
 
 
@@ -812,7 +832,8 @@ def void_payment(session: Session, receipt_no: str, reason: str, operator: str) 
     payment = find_payment(session, receipt_no)
     if session.scalar(select(MoneyVoid.id).where(MoneyVoid.payment_id == payment.id)) is not None:
         raise UserError(f"收据 {payment.receipt_no} 已经作废。")
-    if str(Period.of(payment.paid_on)) in closed_periods(session):
+    closed = closed_periods(session)
+    if closed and str(Period.of(payment.paid_on)) <= max(closed):
         raise UserError(
             f"收据 {payment.receipt_no} 所在的{Period.of(payment.paid_on).label}已结账，请站长先反结账后再作废。"
         )
