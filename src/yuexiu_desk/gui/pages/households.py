@@ -1,16 +1,19 @@
-"""住户档案 (一户一档): the households list with masked IDs and phones and a filter box; a household's detail
-(showing a full number asks for a reason and is logged); registering a new household; the Excel template and
-importing the station's existing ledgers (gui.householdimport)."""
+"""住户档案 (一户一档): the households list with masked IDs and phones and a filter box; below it the selected
+household's members (those who left greyed, with the day) and its 变更记录, with the member changes
+(gui.memberdialogs); a household's detail (showing a full number asks for a reason and is logged);
+registering a new household; the Excel template and importing the station's existing ledgers
+(gui.householdimport)."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QSortFilterProxyModel, Qt
-from PySide6.QtGui import QShowEvent
+from PySide6.QtGui import QColor, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -26,17 +29,26 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QScrollArea,
+    QSplitter,
     QTableView,
     QVBoxLayout,
     QWidget,
 )
 from sqlalchemy.orm import Session
 
+from yuexiu_desk.clock import local_date, local_text
 from yuexiu_desk.domain.households import LEASEHOLDER_RELATION, RELATIONS, SpecialGroup
 from yuexiu_desk.domain.leases import RentTier
+from yuexiu_desk.gui import messages
 from yuexiu_desk.gui.householdimport import CHECKING, HouseholdImporter
+from yuexiu_desk.gui.memberdialogs import (
+    AddMemberDialog,
+    ChangeMemberDialog,
+    HouseholdRef,
+    RemoveMemberDialog,
+)
 from yuexiu_desk.gui.oprunner import OpRunner
-from yuexiu_desk.gui.rowsmodel import RowColumn, RowsModel
+from yuexiu_desk.gui.rowsmodel import RowColumn, RowsModel, rows_table
 from yuexiu_desk.gui.savedialog import SavingDialog
 from yuexiu_desk.services import people
 from yuexiu_desk.services.households import (
@@ -47,7 +59,17 @@ from yuexiu_desk.services.households import (
     list_households,
     register_household,
 )
+from yuexiu_desk.services.members import (
+    LEASEHOLDER_CANNOT_LEAVE,
+    ChangeRow,
+    MemberView,
+    groups_text,
+    household_members,
+    member_history,
+)
 from yuexiu_desk.storage.db import Store
+
+LEFT_COLOUR = QColor("#8a94a0")  # members who have left: kept in the file, greyed
 
 
 def _leaseholder(row: HouseholdRow) -> MemberRow | None:
@@ -66,6 +88,51 @@ HOUSEHOLD_COLUMNS: tuple[RowColumn[HouseholdRow], ...] = (
     RowColumn("电话", lambda r: m.phone_masked if (m := _leaseholder(r)) else "", 120),
     RowColumn("特殊群体", lambda r: _groups_text(r.flags), 150),
     RowColumn("租金档次", lambda r: r.rent_tier.label, 90),
+)
+
+
+@dataclass(frozen=True)
+class MemberLine:
+    """A member as of the day the page was read: here, gone, or about to come or go."""
+
+    member: MemberView
+    today: date
+
+    @property
+    def has_left(self) -> bool:
+        """Greyed from the recorded last day on: the clerk who just recorded a move-out today sees it done,
+        although the member still counts for that day (services.members.current_members)."""
+        return self.member.left_on is not None and self.member.left_on <= self.today
+
+    @property
+    def status(self) -> str:
+        m = self.member
+        if m.left_on is not None:
+            return f"{m.left_on} 迁出" if self.has_left else f"将于 {m.left_on} 迁出"
+        if m.joined_on > self.today:
+            return f"将于 {m.joined_on} 迁入"
+        return "在户"
+
+
+# Sex and phone are left to the household's detail (double-click): the panel sits beside the 变更记录 and
+# shows what a member change needs — who, how related, which of two namesakes, and what may change.
+MEMBER_COLUMNS: tuple[RowColumn[MemberLine], ...] = (
+    RowColumn("姓名", lambda r: r.member.name, 64),
+    RowColumn("关系", lambda r: r.member.relation, 52),
+    RowColumn("出生日期", lambda r: str(r.member.birth_date), 84),
+    RowColumn("身份证号", lambda r: r.member.id_number_masked, 140),
+    RowColumn("工作单位", lambda r: r.member.employer or "—", 100),
+    RowColumn("特殊群体", lambda r: groups_text(r.member.groups) or "—", 90),
+    RowColumn("状态", lambda r: r.status, 110),
+)
+
+HISTORY_COLUMNS: tuple[RowColumn[ChangeRow], ...] = (
+    RowColumn("生效日期", lambda c: str(c.effective_on), 86),
+    RowColumn("成员", lambda c: c.member_name, 56),
+    RowColumn("变更内容", lambda c: c.description, 250),
+    RowColumn("原因", lambda c: c.reason, 130),
+    RowColumn("经办人", lambda c: c.operator, 56),
+    RowColumn("登记时间", lambda c: local_text(c.created_at), 120),
 )
 
 
@@ -126,15 +193,81 @@ class HouseholdsPage(QWidget):
         self.view.horizontalHeader().setStretchLastSection(True)
         self.view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.view.doubleClicked.connect(self._open_index)
-        hint = QLabel("身份证号和电话默认打码显示；双击一户查看家庭成员，查看完整号码需说明理由并会被记录。")
+        self.view.selectionModel().selectionChanged.connect(lambda *_a: self._show_selected())
+        hint = QLabel(
+            "身份证号和电话默认打码显示；双击一户可查看完整号码（需说明理由并会被记录）。"
+            "选中一户后在下方办理成员变更。"
+        )
         hint.setObjectName("hint")
+
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.setChildrenCollapsible(False)
+        splitter.addWidget(self.view)
+        splitter.addWidget(self._build_detail())
+        splitter.setStretchFactor(0, 3)
+        splitter.setStretchFactor(1, 2)
+        splitter.setSizes([420, 300])
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(16, 12, 16, 12)
         layout.addLayout(bar)
         layout.addWidget(self.import_busy)
-        layout.addWidget(self.view, 1)
+        layout.addWidget(splitter, 1)
         layout.addWidget(hint)
+        self._show_selected()
+
+    def _build_detail(self) -> QWidget:
+        """The selected household: its members and its 变更记录 side by side, with the member changes."""
+        self.detail_title = QLabel()
+        font = self.detail_title.font()
+        font.setBold(True)
+        self.detail_title.setFont(font)
+        self.add_member_button = QPushButton("新增成员…")
+        self.add_member_button.clicked.connect(self.add_member)
+        self.remove_member_button = QPushButton("成员迁出…")
+        self.remove_member_button.clicked.connect(self.remove_member)
+        self.change_member_button = QPushButton("修改就业/收入/特殊群体…")
+        self.change_member_button.clicked.connect(self.change_member)
+        head = QHBoxLayout()
+        head.addWidget(self.detail_title, 1)
+        for button in (self.add_member_button, self.remove_member_button, self.change_member_button):
+            head.addWidget(button)
+
+        self.member_model: RowsModel[MemberLine] = RowsModel(
+            MEMBER_COLUMNS, lambda r: LEFT_COLOUR if r.has_left else None, self
+        )
+        self.members_view = rows_table(self.member_model)
+        self.members_view.setAccessibleName("家庭成员")
+        self.members_view.doubleClicked.connect(lambda _index: self.change_member())
+        self.history_model: RowsModel[ChangeRow] = RowsModel(HISTORY_COLUMNS, parent=self)
+        self.history_view = rows_table(self.history_model)
+        self.history_view.setAccessibleName("变更记录")
+        self.history_title = QLabel("变更记录")
+        self.history_title.setFont(font)
+        history_box = QWidget()
+        history_layout = QVBoxLayout(history_box)
+        history_layout.setContentsMargins(0, 0, 0, 0)
+        history_layout.addWidget(self.history_title)
+        history_layout.addWidget(self.history_view, 1)
+        members_box = QWidget()
+        members_layout = QVBoxLayout(members_box)
+        members_layout.setContentsMargins(0, 0, 0, 0)
+        members_layout.addLayout(head)
+        members_layout.addWidget(self.members_view, 1)
+
+        split = QSplitter(Qt.Orientation.Horizontal)
+        split.setChildrenCollapsible(False)
+        split.addWidget(members_box)
+        split.addWidget(history_box)
+        # Members need a fixed width (short columns); extra width goes to the history's longer texts.
+        split.setStretchFactor(0, 0)
+        split.setStretchFactor(1, 1)
+        split.setSizes([660, 440])
+        detail = QWidget()
+        detail_layout = QVBoxLayout(detail)
+        detail_layout.setContentsMargins(0, 6, 0, 0)
+        detail_layout.addWidget(split)
+        return detail
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
@@ -148,15 +281,19 @@ class HouseholdsPage(QWidget):
             self._stale = True
 
     def refresh(self) -> None:
+        selected = self.selected_household()
         with self.store.read() as session:
             rows = list_households(session)
         self._stale = False
         self.model.set_rows(rows)
         self._update_count()
+        if selected is None or not self.select_household(selected.id):
+            self._show_selected()
 
     def _filter(self, text: str) -> None:
         self.proxy.setFilterFixedString(text.strip())
         self._update_count()
+        self._show_selected()  # the selected household may have been filtered out of sight
 
     def _update_count(self) -> None:
         shown, total = self.proxy.rowCount(), self.model.rowCount()
@@ -164,6 +301,117 @@ class HouseholdsPage(QWidget):
 
     def row_at(self, proxy_row: int) -> HouseholdRow:
         return self.model.row(self.proxy.mapToSource(self.proxy.index(proxy_row, 0)).row())
+
+    # --- the selected household ---------------------------------------------------------------------
+    def selected_household(self) -> HouseholdRow | None:
+        rows = self.view.selectionModel().selectedRows()
+        return self.row_at(rows[0].row()) if rows else None
+
+    def select_household(self, household_id: uuid.UUID) -> bool:
+        """Select a household in the list (if the filter shows it); its members and changes appear below."""
+        for row, household in enumerate(self.model.rows):
+            if household.id == household_id:
+                index = self.proxy.mapFromSource(self.model.index(row, 0))
+                if not index.isValid():
+                    return False
+                self.view.selectRow(index.row())
+                self.view.scrollTo(index)
+                return True
+        return False
+
+    def _show_selected(self) -> None:
+        household = self.selected_household()
+        if household is None:
+            self.member_model.set_rows([])
+            self.history_model.set_rows([])
+            self.detail_title.setText("在上方列表中选中一户，查看家庭成员和变更记录")
+            self.history_title.setText("变更记录")
+        else:
+            today = local_date(self.store.clock.now())
+            with self.store.read() as session:
+                members = household_members(session, household.id)
+                history = member_history(session, household.id)
+            lines = [MemberLine(m, today) for m in members]
+            self.member_model.set_rows(lines)
+            self.history_model.set_rows(history)
+            gone = sum(1 for line in lines if line.has_left)
+            here = len(lines) - gone
+            self.detail_title.setText(
+                f"{household.unit_code or '未签约'} · {household.leaseholder} · 家庭成员 {here} 人"
+                + (f"（另有 {gone} 人已迁出）" if gone else "")
+            )
+            self.history_title.setText(f"变更记录（{len(history)} 条）")
+        for button in (self.add_member_button, self.remove_member_button, self.change_member_button):
+            button.setEnabled(household is not None)
+
+    def selected_member(self) -> MemberView | None:
+        rows = self.members_view.selectionModel().selectedRows()
+        return self.member_model.row(rows[0].row()).member if rows else None
+
+    def select_member(self, member_id: uuid.UUID) -> bool:
+        for row, line in enumerate(self.member_model.rows):
+            if line.member.id == member_id:
+                self.members_view.selectRow(row)
+                return True
+        return False
+
+    def _household_ref(self) -> HouseholdRef | None:
+        household = self.selected_household()
+        if household is None:
+            messages.warn(self, "请先在列表中选中一户。")
+            return None
+        return HouseholdRef(household.id, household.unit_code, household.leaseholder)
+
+    def _staying(self) -> list[MemberView]:
+        """Members a change can still apply to: not recorded as leaving."""
+        return [line.member for line in self.member_model.rows if line.member.left_on is None]
+
+    def _has_left(self, member: MemberView | None) -> bool:
+        """Says so when the member selected below has left: nothing more can be changed for them."""
+        if member is not None and member.left_on is not None:
+            messages.warn(self, f"{member.name} 已登记于 {member.left_on} 迁出，不能再办理变更。")
+            return True
+        return False
+
+    def _show(self, dialog: Any) -> Any:
+        dialog.finished.connect(dialog.deleteLater)
+        self.dialog = dialog
+        dialog.open()
+        return dialog
+
+    def add_member(self) -> AddMemberDialog | None:
+        """新增成员…"""
+        ref = self._household_ref()
+        if ref is None:
+            return None
+        return self._show(AddMemberDialog(self.runner, ref, local_date(self.store.clock.now()), self))
+
+    def remove_member(self) -> RemoveMemberDialog | None:
+        """成员迁出…: the selected member (or a choice of them); the leaseholder is refused at once."""
+        ref = self._household_ref()
+        member = self.selected_member()
+        if ref is None or self._has_left(member):
+            return None
+        if member is not None and member.is_leaseholder:
+            messages.warn(self, LEASEHOLDER_CANNOT_LEAVE)
+            return None
+        removable = [m for m in self._staying() if not m.is_leaseholder]
+        if not removable:
+            messages.warn(self, "这一户除承租人外没有其他成员，没有可以迁出的成员。")
+            return None
+        selected = member.id if member is not None else None
+        today = local_date(self.store.clock.now())
+        return self._show(RemoveMemberDialog(self.runner, ref, removable, selected, today, self))
+
+    def change_member(self) -> ChangeMemberDialog | None:
+        """修改就业/收入/特殊群体…: the selected member, or the leaseholder when none is selected."""
+        ref = self._household_ref()
+        member = self.selected_member()
+        if ref is None or self._has_left(member):
+            return None
+        selected = member.id if member is not None else None
+        today = local_date(self.store.clock.now())
+        return self._show(ChangeMemberDialog(self.runner, ref, self._staying(), selected, today, self))
 
     def _open_index(self, index: QModelIndex) -> None:
         self.open_household(self.row_at(index.row()))
