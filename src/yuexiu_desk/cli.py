@@ -133,6 +133,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None, open_desk: Callable[[str | None], int] | None = None) -> int:
+    if open_desk is not None:
+        # Opening the desk takes no command: skip building every subcommand's parser (start-up is timed).
+        desk_only = argparse.ArgumentParser(add_help=False, exit_on_error=False)
+        desk_only.add_argument("--data-dir")
+        try:
+            known, rest = desk_only.parse_known_args(sys.argv[1:] if argv is None else list(argv))
+        except argparse.ArgumentError:
+            rest = ["(the full parser explains it)"]
+        if not rest:
+            return open_desk(known.data_dir)
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command is None:
@@ -425,7 +435,13 @@ def _cmd_forms(store: Any, args: argparse.Namespace) -> int:
 
     with store.read() as session:
         printed = print_form(
-            session, args.kind, args.out, lease_no=args.lease, unit_code=args.unit, blank=args.blank
+            session,
+            args.kind,
+            args.out,
+            lease_no=args.lease,
+            unit_code=args.unit,
+            blank=args.blank,
+            paths=store.paths,
         )
     what = "空白" if printed.blank else (printed.lease_no or "")
     print(f"已生成{printed.title}（{what}），共 {printed.pages} 页：{printed.path}")

@@ -69,6 +69,11 @@ class StationPaths:
         return self.root / "receipts"
 
     @property
+    def photos(self) -> Path:
+        """Photos attached to handovers, one folder per handover, files named by their content hash."""
+        return self.root / "photos"
+
+    @property
     def notices(self) -> Path:
         """Reminder notices (催缴通知书) as printed, one PDF per printing."""
         return self.root / "notices"

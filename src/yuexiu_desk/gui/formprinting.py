@@ -50,7 +50,7 @@ def print_lease_form(
     if out.suffix.lower() != ".pdf":
         out = out.with_name(out.name + ".pdf")
     return runner.run(
-        lambda session: print_form(session, kind, out, lease_no=lease_no),
+        lambda session: print_form(session, kind, out, lease_no=lease_no, paths=runner.store.paths),
         description=f"正在生成{title}…",
         topic=None,
         write=False,

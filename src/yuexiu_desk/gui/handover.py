@@ -2,7 +2,9 @@
 
 Every meter, key and checklist item on screen comes from the definition, so an item added to the TOML shows
 up here with no code change. The rules (all answered, a note for anything not in the first state, lower
-readings only with 已换表, the settlement) are the service's; the screen only hints.
+readings only with 已换表, the settlement) are the service's; the screen only hints. Photos chosen for an
+item (its 照片 button) or for the whole handover wait in a strip and are attached in the same job that saves
+the handover; one that then fails is reported and the handover stays saved.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import (
     QButtonGroup,
     QCheckBox,
@@ -40,6 +43,14 @@ from yuexiu_desk.formdefs import Field, FormDefinition, Item, Section, SectionTy
 from yuexiu_desk.gui import messages
 from yuexiu_desk.gui.formprinting import print_lease_form
 from yuexiu_desk.gui.oprunner import OpRunner
+from yuexiu_desk.gui.photodialogs import (
+    HandoverPhotosDialog,
+    PhotoPicker,
+    PhotoStrip,
+    dropped_files,
+    failures_text,
+    open_handover_photos,
+)
 from yuexiu_desk.gui.savedialog import SavingDialog, date_edit, from_qdate
 from yuexiu_desk.services.handover import (
     CHECKIN,
@@ -52,6 +63,7 @@ from yuexiu_desk.services.handover import (
     record_moveout,
 )
 from yuexiu_desk.services.leases import LeaseSummary, lease_summary
+from yuexiu_desk.services.photos import WHOLE, WHOLE_LABEL, AttachReport, attach_photos, photo_counts
 from yuexiu_desk.storage.db import Store
 from yuexiu_desk.storage.models import HandoverValue
 
@@ -75,6 +87,14 @@ class ItemRow:
 
     def choose(self, result: str) -> None:
         self.buttons[self.item.results.index(result)].setChecked(True)
+
+
+@dataclass(frozen=True)
+class SavedHandover:
+    """What the save job hands back: the service's result and how the photos chosen with it fared."""
+
+    result: Any  # the handover id (check-in) or the Settlement (move-out)
+    photos: AttachReport | None
 
 
 @dataclass
@@ -129,10 +149,17 @@ class HandoverDialog(SavingDialog):
         )
         self.description = f"正在保存{title}…"
         self._forms_folder = forms_folder
+        self._store = store
         with store.read() as session:
             self.lease: LeaseSummary = lease_summary(session, lease_no)
             before = handover_values(session, lease_no, CHECKIN) if kind == MOVEOUT else None
+            before_photos = photo_counts(session, lease_no, CHECKIN) if kind == MOVEOUT else {}
         self.before: dict[str, HandoverValue] = before or {}
+        self.before_photos: dict[str, int] = before_photos
+        self.photo_strip = PhotoStrip(f"{title}照片")
+        self.photos = PhotoPicker(self, self.photo_strip, title)
+        self.checkin_photos_dialog: HandoverPhotosDialog | None = None
+        self.setAcceptDrops(True)
         self.settlement: Settlement | None = None
         today = local_date(store.clock.now())
         self.resize(940, 760)
@@ -143,7 +170,18 @@ class HandoverDialog(SavingDialog):
             f"　{lease.start} 至 {lease.end}　月租金 {lease.monthly_rent:.2f} 元　押金 {lease.deposit:.2f} 元"
         )
         head.setWordWrap(True)
-        self.body.addWidget(head)
+        self.checkin_photos_button: QPushButton | None = None
+        if kind == MOVEOUT and self.before_photos:
+            head_line = QHBoxLayout()
+            head_line.addWidget(head, 1)
+            self.checkin_photos_button = QPushButton(
+                f"入住时的照片（{sum(self.before_photos.values())} 张）…"
+            )
+            self.checkin_photos_button.clicked.connect(self.show_checkin_photos)
+            head_line.addWidget(self.checkin_photos_button, 0, Qt.AlignmentFlag.AlignTop)
+            self.body.addLayout(head_line)
+        else:
+            self.body.addWidget(head)
         if self.definition.note:
             note = QLabel(self.definition.note)
             note.setObjectName("hint")
@@ -190,6 +228,7 @@ class HandoverDialog(SavingDialog):
         scroll.setWidgetResizable(True)
         scroll.setWidget(content)
         self.body.addWidget(scroll, 1)
+        self.body.addWidget(self.photo_strip)
 
     # --- building -----------------------------------------------------------------------------------
     def _compare_header(self, grid: QGridLayout, row: int, columns: list[str]) -> None:
@@ -223,6 +262,7 @@ class HandoverDialog(SavingDialog):
                 column += 1
             grid.addWidget(editor, i, column)
             grid.addWidget(QLabel(f.unit), i, column + 1)
+            grid.addWidget(self.photos.button(key, f.label), i, column + 2)
         grid.setColumnStretch(grid.columnCount(), 1)
         return box
 
@@ -248,6 +288,7 @@ class HandoverDialog(SavingDialog):
         outer.addLayout(grid)
         compare = self.kind == MOVEOUT
         row = 0
+        note_column = 2 if compare else 1
         for group in section.groups:
             heading = QLabel(f"<b>{group.label}</b>")
             grid.addWidget(heading, row, 0, 1, 4)
@@ -265,6 +306,8 @@ class HandoverDialog(SavingDialog):
                         if before
                         else "—"
                     )
+                    if self.before_photos.get(item.id):
+                        shown += f"，照片 {self.before_photos[item.id]} 张"
                     grid.addWidget(QLabel(f"入住时：{shown}"), row, column)
                     column += 1
                 radios = QHBoxLayout()
@@ -285,11 +328,13 @@ class HandoverDialog(SavingDialog):
                 note_edit.setAccessibleName(f"{group.label}{item.label}备注")
                 grid.addWidget(holder, row, column)
                 grid.addWidget(note_edit, row, column + 1)
+                grid.addWidget(self.photos.button(item.id, f"{group.label}·{item.label}"), row, column + 2)
+                note_column = column + 1
                 entry = ItemRow(item, group_buttons, buttons, note_edit)
                 group_buttons.buttonToggled.connect(lambda _b, _on, e=entry: self._hint_note(e))
                 self.items[item.id] = entry
                 row += 1
-        grid.setColumnStretch(grid.columnCount() - 1, 1)
+        grid.setColumnStretch(note_column, 1)
         return box
 
     def _damages(self, section: Section) -> QGroupBox:
@@ -331,6 +376,23 @@ class HandoverDialog(SavingDialog):
         remove.clicked.connect(drop)
         return row
 
+    # --- photos -------------------------------------------------------------------------------------
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if dropped_files(event.mimeData()):
+            event.acceptProposedAction()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        # Dropped anywhere but on an item's 照片 button: a photo of the handover as a whole.
+        files = dropped_files(event.mimeData())
+        event.acceptProposedAction()
+        self.photos.add(WHOLE, WHOLE_LABEL, files)
+
+    def show_checkin_photos(self) -> HandoverPhotosDialog:
+        self.checkin_photos_dialog = open_handover_photos(
+            self._store, self.runner, self.lease.lease_no, CHECKIN, self
+        )
+        return self.checkin_photos_dialog
+
     def _hint_note(self, entry: ItemRow) -> None:
         result = entry.result()
         needs = result is not None and result != entry.item.results[0]
@@ -358,22 +420,53 @@ class HandoverDialog(SavingDialog):
         }
 
     def op(self) -> Callable[[Session], Any]:
-        lease_no = self.lease.lease_no
+        lease_no, kind, paths = self.lease.lease_no, self.kind, self._store.paths
         values = self._collected()
-        if self.kind == CHECKIN:
+        chosen = self.photo_strip.pending()
+        record: Callable[[Session], Any]
+        if kind == CHECKIN:
             data = HandoverInput(**values)
-            return lambda session: record_checkin(session, lease_no, data, session.info["operator"])
-        moveout = MoveOutInput(
-            **values,
-            move_out_date=from_qdate(self.move_out_date.date()),
-            damages=[(d.description.text(), d.amount.text() or "0") for d in self.damages],
-            unit_after=UnitStatus(self.unit_after.currentData()),
-            confirm_lower_readings=self.meter_replaced.isChecked(),
-        )
-        return lambda session: record_moveout(session, lease_no, moveout, session.info["operator"])
+
+            def record(session: Session) -> Any:
+                return record_checkin(session, lease_no, data, session.info["operator"])
+
+        else:
+            moveout = MoveOutInput(
+                **values,
+                move_out_date=from_qdate(self.move_out_date.date()),
+                damages=[(d.description.text(), d.amount.text() or "0") for d in self.damages],
+                unit_after=UnitStatus(self.unit_after.currentData()),
+                confirm_lower_readings=self.meter_replaced.isChecked(),
+            )
+
+            def record(session: Session) -> Any:
+                return record_moveout(session, lease_no, moveout, session.info["operator"])
+
+        def work(session: Session) -> SavedHandover:
+            result = record(session)
+            # Same unit of work: the handover and its photos are committed together; a photo that
+            # cannot be attached is left out on its own (attach_photos uses a savepoint per photo).
+            report = (
+                attach_photos(session, paths, lease_no, kind, chosen, session.info["operator"])
+                if chosen
+                else None
+            )
+            return SavedHandover(result, report)
+
+        return work
 
     def saved(self, result: Any) -> None:
         anchor = self.parentWidget()
+        saved: SavedHandover = result
+        result = saved.result
+        if saved.photos is not None and saved.photos.failed:
+            title = "入住交接" if self.kind == CHECKIN else "退出交接"
+            messages.warn(
+                anchor,
+                f"{title}已保存，但{failures_text(saved.photos.failed)}\n\n"
+                f"可以稍后在该合同的“交接照片”中重新添加。",
+                "部分照片未添加",
+            )
         if self.kind == CHECKIN:
             text = f"{self.lease.unit_code} 入住交接已保存。\n\n现在打印填好的入住交接单吗？"
             if messages.ask(anchor, text, "入住交接已保存"):

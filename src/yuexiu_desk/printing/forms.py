@@ -119,8 +119,12 @@ def write_form(
     out: Path,
     qr_payload: str,
     title_extra: str = "",
+    appendix: Callable[[str], list[Any]] | None = None,
 ) -> int:
     """Write the form to a PDF at out (atomically); return the number of pages.
+
+    appendix(font), when given, returns flowables printed after the form on pages of their own (the
+    photo appendix, printing.photo_pages), under the same header, QR code and page count.
 
     values None prints the blank form for handwriting. qr_payload goes into the QR code at the top
     right of every page, so each page of a signed scan can be filed to its record.
@@ -162,6 +166,11 @@ def write_form(
 
         doc.addPageTemplates([PageTemplate(id="form", frames=[frame], onPage=header)])
         story = _Story(definition, values, _styles(font)).build()
+        extra = appendix(font) if appendix is not None else []
+        if extra:
+            from reportlab.platypus import PageBreak
+
+            story += [PageBreak(), *extra]
         doc.build(story, canvasmaker=_numbered_canvas(font, definition.title))
         pages = doc.page
 

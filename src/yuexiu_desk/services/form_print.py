@@ -8,6 +8,7 @@ masked: no source prints a full ID number or phone.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ from yuexiu_desk.domain.units import UnitCode, hundredths_to_area
 from yuexiu_desk.errors import EnvironmentProblem, UserError
 from yuexiu_desk.formdefs import FormDefinition, FormDefinitionError, RecordType, SectionType, load_form
 from yuexiu_desk.labels.payload import Payload, RecordKind
+from yuexiu_desk.paths import StationPaths
 from yuexiu_desk.printing.forms import FormValues, write_form
 from yuexiu_desk.services import people
 from yuexiu_desk.services.handover import CHECKIN, MOVEOUT, handover_values
@@ -190,13 +192,15 @@ def print_form(
     lease_no: str | None = None,
     unit_code: str | None = None,
     blank: bool = False,
+    paths: StationPaths | None = None,
 ) -> PrintedForm:
     """Print one kind of form to out (a PDF), for the lease given by number or the active lease of a unit.
 
     blank leaves every cell empty for handwriting; its QR code still names the record when one is given,
     and NO_RECORD when none is. A filled check-in or move-out form carries the saved handover (readings,
     keys, checklist, and at move-out the damages, settlement and the check-in values beside them); before
-    the handover is saved those cells are left for handwriting.
+    the handover is saved those cells are left for handwriting. With paths (the station folder the photos
+    are kept in) the handover's photos follow the form on appendix pages.
     """
     definition = load_form(kind)
     check_sources(definition)
@@ -230,7 +234,23 @@ def print_form(
         raise EnvironmentProblem(
             f"无法创建文件夹 {out.parent}（{exc.strerror or exc}），请换一个保存位置。"
         ) from exc
-    pages = write_form(definition, values, out, payload, title_extra)
+    appendix = None
+    # Photos are loaded only for a filled handover form (the desk's start-up imports this module).
+    from yuexiu_desk.printing.photo_pages import appendix_story
+    from yuexiu_desk.services.photos import KIND_TITLES, appendix_photos, photos_of
+
+    if (
+        paths is not None
+        and values is not None
+        and lease is not None
+        and definition.kind in (CHECKIN, MOVEOUT)
+    ):
+        shown = appendix_photos(photos_of(session, paths, lease.lease_no, definition.kind))
+        if shown:
+            appendix = functools.partial(
+                appendix_story, shown, title=f"附页：{KIND_TITLES[definition.kind]}照片"
+            )
+    pages = write_form(definition, values, out, payload, title_extra, appendix=appendix)
     return PrintedForm(
         path=out,
         kind=definition.kind,
@@ -340,6 +360,21 @@ def _with_handovers(
     record = next(iter(own.values())).handover
     fields = dict(values.fields)
     mine = _handover_form_values(own)
+    from yuexiu_desk.services.photos import photo_counts
+
+    counts = photo_counts(session, lease.lease_no, definition.kind)
+    if counts:
+        # The paper says which items have photos; the photos themselves are on the appendix.
+        mine = dataclasses.replace(
+            mine,
+            results={
+                key: (
+                    result,
+                    "；".join(p for p in (note, f"照片 {counts[key]} 张") if p) if counts.get(key) else note,
+                )
+                for key, (result, note) in mine.results.items()
+            },
+        )
     tables = dict(values.tables)
     if definition.kind == CHECKIN:
         fields["handover_date"] = _day(record.held_on)

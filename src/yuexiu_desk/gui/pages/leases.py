@@ -128,6 +128,12 @@ class LeasesPage(QWidget):
         self.terminate_button = QPushButton("解除…")
         self.checkin_button = QPushButton("入住交接…")
         self.moveout_button = QPushButton("退出交接…")
+        self.photos_button = QPushButton("交接照片")
+        photo_menu = QMenu(self.photos_button)
+        for kind, label in ((CHECKIN, "入住交接照片…"), (MOVEOUT, "退出交接照片…")):
+            photo_action = photo_menu.addAction(label)
+            photo_action.triggered.connect(lambda _checked=False, k=kind: self.handover_photos(k))
+        self.photos_button.setMenu(photo_menu)
         self.print_button = QPushButton("打印")
         menu = QMenu(self.print_button)
         for kind in ("lease", "household", CHECKIN, MOVEOUT):
@@ -150,6 +156,7 @@ class LeasesPage(QWidget):
             self.terminate_button,
             self.checkin_button,
             self.moveout_button,
+            self.photos_button,
             self.print_button,
         ):
             actions.addWidget(button)
@@ -223,6 +230,7 @@ class LeasesPage(QWidget):
         self.checkin_button.setEnabled(current)
         self.moveout_button.setEnabled(current)
         self.print_button.setEnabled(row is not None)
+        self.photos_button.setEnabled(row is not None)
 
     def _open_unit_of(self, index: QModelIndex) -> None:
         from yuexiu_desk.services.units import find_unit_id_by_code
@@ -277,6 +285,17 @@ class LeasesPage(QWidget):
         if row is None:
             return None
         dialog = open_handover(self.store, self.runner, row.lease_no, kind, self.forms_folder(), self)
+        self.dialog = dialog
+        return dialog
+
+    def handover_photos(self, kind: str) -> Any:
+        """The photos of the selected lease's check-in or move-out: see them, add ones copied off a phone."""
+        from yuexiu_desk.gui.photodialogs import open_handover_photos
+
+        row = self._need_lease()
+        if row is None:
+            return None
+        dialog = open_handover_photos(self.store, self.runner, row.lease_no, kind, self)
         self.dialog = dialog
         return dialog
 
