@@ -665,6 +665,8 @@ CARD_FLOOR_SQL = [
     "SELECT * FROM lease WHERE unit_id = ? AND status IN ('active', 'terminated') ORDER BY version DESC LIMIT 1",
     "SELECT * FROM household_member WHERE household_id = ?",
     "SELECT kind FROM handover WHERE lease_id IN (SELECT id FROM lease WHERE lease_no = ?)",
+    "SELECT * FROM lease WHERE lease_no = ? ORDER BY version",
+    "SELECT balance_fen FROM account WHERE household_id = ?",
 ]
 
 
@@ -676,6 +678,8 @@ def _card_floor(conn: sqlite3.Connection, unit_hex: str) -> int:
     if lease is not None:
         conn.execute(CARD_FLOOR_SQL[4], (lease[3],)).fetchall()
         conn.execute(CARD_FLOOR_SQL[5], (lease[1],)).fetchall()
+        conn.execute(CARD_FLOOR_SQL[6], (lease[1],)).fetchall()
+        conn.execute(CARD_FLOOR_SQL[7], (lease[3],)).fetchall()
     return len(events)
 
 

@@ -353,3 +353,40 @@ def test_a_spare_card_is_prepared_after_start_up_and_the_first_scan_fills_it(win
     card = window.cards.open(target)
     assert card is spare and card is not None and card.isVisible()
     assert card.unit_id == target and card.card is not None and card.card.row.code == "2-2-1403"
+
+
+def test_card_shows_the_household_and_the_lease_versions(window, demo_store, unit_id):
+    """一户一档 on the card: who lives there besides the leaseholder, and every version of the lease."""
+    from datetime import date
+
+    from sqlalchemy import select
+
+    from yuexiu_desk.domain.leases import RentTier
+    from yuexiu_desk.services.leases import change_rent_tier
+    from yuexiu_desk.storage.models import HouseholdMember, Lease, Unit
+
+    with demo_store.read() as session:
+        lease, code = session.execute(
+            select(Lease, Unit.code)
+            .join(Unit, Unit.id == Lease.unit_id)
+            .where(
+                Lease.status == "active", Lease.rent_tier == "standard", Lease.start_date < date(2026, 1, 1)
+            )
+            .limit(1)
+        ).one()
+        others = list(
+            session.scalars(
+                select(HouseholdMember.name).where(
+                    HouseholdMember.household_id == lease.household_id,
+                    HouseholdMember.is_leaseholder.is_(False),
+                )
+            )
+        )
+    with demo_store.unit_of_work("王芳") as session:
+        change_rent_tier(
+            session, lease.lease_no, RentTier.LOW_INCOME, date(2026, 11, 1), "低保证明 2026-7", "王芳"
+        )
+    card = window.open_unit(unit_id(code))
+    text = card.lease_label.text()
+    assert "第1版" in text and "第2版" in text and "低保证明 2026-7" in text
+    assert ("同住：无（独居）" in text) if not others else all(name in text for name in others)

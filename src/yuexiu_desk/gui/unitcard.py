@@ -260,11 +260,23 @@ class UnitCardDialog(QDialog):
                 money = f"　<b style='color:#c62828'>欠费 {format_yuan(lease.balance_fen)} 元</b>"
             elif lease.balance_fen < 0:
                 money = f"　预存 {format_yuan(-lease.balance_fen)} 元"
-            self.lease_label.setText(
-                f"承租人：<b>{lease.leaseholder}</b>　合同 {lease.lease_no}（{lease.status.label}，{state}）<br>"
+            lines = [
+                f"承租人：<b>{lease.leaseholder}</b>　合同 {lease.lease_no}（{lease.status.label}，{state}）",
                 f"租期 {lease.start} 至 {lease.end}　月租金 {lease.monthly_rent:,.2f} 元"
-                f"　押金 {lease.deposit:,.2f} 元{money}"
-            )
+                f"　押金 {lease.deposit:,.2f} 元{money}",
+                "同住：" + ("、".join(lease.members) if lease.members else "无（独居）"),
+            ]
+            if len(lease.versions) > 1:
+                # Changes are new versions (never overwritten): the card lists them, newest last.
+                lines.append(
+                    "合同变更："
+                    + "；".join(
+                        f"第{v.version}版 {v.effective_from} 起 {v.monthly_rent:,.2f} 元"
+                        + (f"（{v.note}）" if v.note and v.version > 1 else "")
+                        for v in lease.versions
+                    )
+                )
+            self.lease_label.setText("<br>".join(lines))
         self.checkin_button.setEnabled(lease is not None and not lease.has_checkin)
         self.moveout_button.setEnabled(lease is not None)
 

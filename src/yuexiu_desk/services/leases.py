@@ -425,6 +425,18 @@ class LeaseSummary:
     has_checkin: bool
     has_moveout: bool
     balance_fen: int = 0  # the household's money position: > 0 owed, < 0 credit (services.billing)
+    members: tuple[str, ...] = ()  # the others living there now, e.g. "王芳（配偶）"
+    versions: tuple[LeaseVersionLine, ...] = ()  # the lease's history, oldest first
+
+
+@dataclass(frozen=True)
+class LeaseVersionLine:
+    version: int
+    effective_from: date
+    monthly_rent: Decimal
+    rent_tier: RentTier
+    status: LeaseStatus
+    note: str
 
 
 def _summaries(session: Session, *where: Any) -> list[LeaseSummary]:
@@ -464,6 +476,31 @@ def _summaries(session: Session, *where: Any) -> list[LeaseSummary]:
                     select(Account.balance_fen).where(Account.household_id == lease.household_id)
                 )
                 or 0,
+                members=tuple(
+                    f"{member_name}（{relation}）"
+                    for member_name, relation in session.execute(
+                        select(HouseholdMember.name, HouseholdMember.relation)
+                        .where(
+                            HouseholdMember.household_id == lease.household_id,
+                            HouseholdMember.is_leaseholder.is_(False),
+                            HouseholdMember.left_on.is_(None),
+                        )
+                        .order_by(HouseholdMember.position)
+                    )
+                ),
+                versions=tuple(
+                    LeaseVersionLine(
+                        v.version,
+                        v.effective_from,
+                        fen_to_decimal(v.monthly_rent_fen),
+                        RentTier(v.rent_tier),
+                        LeaseStatus(v.status),
+                        v.change_note,
+                    )
+                    for v in session.scalars(
+                        select(Lease).where(Lease.lease_no == lease.lease_no).order_by(Lease.version)
+                    )
+                ),
             )
         )
     return found
