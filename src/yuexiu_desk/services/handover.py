@@ -117,9 +117,14 @@ def _lease(session: Session, lease_no: str) -> Lease:
     return lease
 
 
-def _existing(session: Session, lease_id: uuid.UUID, kind: str) -> Handover | None:
+def _existing(session: Session, lease_no: str, kind: str) -> Handover | None:
+    """The lease's check-in or move-out, whichever version of the lease it was recorded on (a change of
+    rent tier or a renewal makes a new version; the tenancy, and its handovers, stay the same)."""
     found: Handover | None = session.scalar(
-        select(Handover).where(Handover.lease_id == lease_id, Handover.kind == kind)
+        select(Handover)
+        .join(Lease, Lease.id == Handover.lease_id)
+        .where(Lease.lease_no == lease_no, Handover.kind == kind)
+        .limit(1)
     )
     return found
 
@@ -127,7 +132,7 @@ def _existing(session: Session, lease_id: uuid.UUID, kind: str) -> Handover | No
 def record_checkin(session: Session, lease_no: str, data: HandoverInput, operator: str) -> uuid.UUID:
     """Save the check-in handover of an active lease (all readings, keys and checklist items answered)."""
     lease = _lease(session, lease_no)
-    if _existing(session, lease.id, CHECKIN) is not None:
+    if _existing(session, lease.lease_no, CHECKIN) is not None:
         raise UserError(f"合同 {lease.lease_no} 已办理入住交接，不能重复办理。")
     if data.held_on > local_date(session.info["clock"].now()):
         raise UserError("交接日期不能晚于今天。")
@@ -167,7 +172,7 @@ def record_moveout(
 ) -> Settlement:
     """Save the move-out inspection and settlement, end the lease, and free the unit through an 异动."""
     lease = _lease(session, lease_no)
-    checkin = _existing(session, lease.id, CHECKIN)
+    checkin = _existing(session, lease.lease_no, CHECKIN)
     move_out = data.move_out_date or data.held_on
     if move_out < lease.start_date:
         raise UserError(f"退出日期 {move_out} 早于合同开始日期 {lease.start_date}，请核对。")
@@ -257,5 +262,5 @@ def handover_values(session: Session, lease_no: str, kind: str) -> dict[str, Han
     )
     if lease is None:
         return None
-    handover = _existing(session, lease.id, kind)
+    handover = _existing(session, lease.lease_no, kind)
     return None if handover is None else {v.key: v for v in handover.values}

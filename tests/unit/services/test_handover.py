@@ -233,3 +233,26 @@ def test_moving_out_after_a_termination_keeps_why_the_lease_ended(
             today,
         )
         assert unit_card(session, ended.unit_id).row.status is UnitStatus.VACANT
+
+
+def test_a_checkin_stays_with_the_lease_through_a_change_of_version(
+    demo_store: Store, lease: Lease, clock: FixedClock
+) -> None:
+    """A tier change makes a new lease version; the tenancy's check-in is still found, and not done twice."""
+    from yuexiu_desk.domain.leases import RentTier
+    from yuexiu_desk.services.leases import change_rent_tier
+
+    today = local_date(clock.now())
+    with demo_store.unit_of_work("李明") as session:
+        svc.record_checkin(
+            session, lease.lease_no, svc.HandoverInput(today, **full_answers("checkin")), "李明"
+        )
+        other = RentTier.LOW_INCOME if lease.rent_tier == RentTier.STANDARD.value else RentTier.STANDARD
+        change_rent_tier(session, lease.lease_no, other, today, "复核结论 2026-9", "李明")
+    with pytest.raises(UserError, match="已办理入住交接"), demo_store.unit_of_work() as session:
+        svc.record_checkin(
+            session, lease.lease_no, svc.HandoverInput(today, **full_answers("checkin")), "李明"
+        )
+    with demo_store.read() as session:
+        saved = svc.handover_values(session, lease.lease_no, "checkin")
+    assert saved is not None and saved["meters.water_meter"].reading_hundredths == 10050
