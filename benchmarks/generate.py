@@ -933,9 +933,10 @@ def billing_station(source: Path, out: Path, seed: int = 17, force: bool = False
 
     from yuexiu_desk.domain.billing import Period
     from yuexiu_desk.services.billing import refresh_accounts, run_bills
+    from yuexiu_desk.storage.billing_models import Bill
     from yuexiu_desk.storage.bulk import execute_many, new_ids, stored_value
     from yuexiu_desk.storage.migrate import SCHEMA_HEAD
-    from yuexiu_desk.storage.models import Bill, Lease
+    from yuexiu_desk.storage.models import Lease
 
     paths = StationPaths(out.resolve())
     meta_path = paths.root / BILLING_META

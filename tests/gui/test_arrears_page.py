@@ -15,7 +15,7 @@ from yuexiu_desk.gui.moneydialogs import notices_dir
 from yuexiu_desk.gui.oprunner import OpRunner
 from yuexiu_desk.gui.pages.arrears import ARREARS_COLUMNS, ArrearsPage
 from yuexiu_desk.services.arrears import arrears, dunning_history, stage_counts
-from yuexiu_desk.storage.models import DunningAction
+from yuexiu_desk.storage.billing_models import DunningAction
 
 COLUMN = {spec.title: i for i, spec in enumerate(ARREARS_COLUMNS)}
 

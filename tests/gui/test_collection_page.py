@@ -19,8 +19,8 @@ from yuexiu_desk.gui.pages.collection import CollectionPage
 from yuexiu_desk.services.billing import account_of, current_lease_for_unit, open_bills
 from yuexiu_desk.services.lookup import unit_payload
 from yuexiu_desk.services.units import UnitFilter, list_units
+from yuexiu_desk.storage.billing_models import MoneyVoid, Payment
 from yuexiu_desk.storage.db import require_station
-from yuexiu_desk.storage.models import MoneyVoid, Payment
 
 ONE_MONTH = "1-1-302"  # 杨甲 owes one month's rent, 604.34 元, in the demo
 SEVEN_MONTHS = "1-2-1002"  # 徐乙 owes seven months of 604.34 元 (L7)

@@ -11,7 +11,7 @@ from yuexiu_desk.domain.billing import Channel, Period
 from yuexiu_desk.domain.money import fen_to_decimal, format_yuan
 from yuexiu_desk.gui.mainwindow import PAGE_NAMES
 from yuexiu_desk.services import funds
-from yuexiu_desk.storage.models import MoneyVoid, Payment
+from yuexiu_desk.storage.billing_models import MoneyVoid, Payment
 
 OCTOBER = Period(2026, 10)
 

@@ -30,8 +30,9 @@ from yuexiu_desk.domain.money import fen_to_decimal
 from yuexiu_desk.errors import UserError
 from yuexiu_desk.services.billing import next_number
 from yuexiu_desk.services.units import find_unit_id_by_code
+from yuexiu_desk.storage.billing_models import DunningAction
 from yuexiu_desk.storage.db import require_station
-from yuexiu_desk.storage.models import DunningAction, Lease
+from yuexiu_desk.storage.models import Lease
 
 
 @dataclass(frozen=True)

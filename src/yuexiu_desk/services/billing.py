@@ -45,21 +45,19 @@ from yuexiu_desk.domain.leases import (
 from yuexiu_desk.domain.money import format_yuan, round_half_up_div, yuan_to_fen
 from yuexiu_desk.errors import UserError
 from yuexiu_desk.services.units import find_unit_id_by_code
-from yuexiu_desk.storage.bulk import execute_many, new_ids, stored_value
-from yuexiu_desk.storage.db import require_station
-from yuexiu_desk.storage.models import (
+from yuexiu_desk.storage.billing_models import (
     Account,
     Allocation,
     Bill,
     ChargeKind,
     Counter,
-    HouseholdMember,
-    Lease,
     MoneyVoid,
     MonthClose,
     Payment,
-    Unit,
 )
+from yuexiu_desk.storage.bulk import execute_many, new_ids, stored_value
+from yuexiu_desk.storage.db import require_station
+from yuexiu_desk.storage.models import HouseholdMember, Lease, Unit
 
 RENT = "rent"
 

@@ -20,7 +20,8 @@ from yuexiu_desk.clock import local_date
 from yuexiu_desk.domain.billing import Channel, DunningMethod, Period
 from yuexiu_desk.domain.money import fen_to_decimal
 from yuexiu_desk.services import arrears, billing, funds
-from yuexiu_desk.storage.models import Bill, Lease, MoneyVoid, Payment, StatementLine, Unit
+from yuexiu_desk.storage.billing_models import Bill, MoneyVoid, Payment, StatementLine
+from yuexiu_desk.storage.models import Lease, Unit
 
 DEMO_OPERATOR = "演示数据"
 HISTORY_MONTHS = 12

@@ -25,15 +25,8 @@ from yuexiu_desk.clock import local_date
 from yuexiu_desk.domain.billing import DEFAULT_BILLING, BillingRules, Channel, Period
 from yuexiu_desk.errors import UserError
 from yuexiu_desk.services.billing import closed_periods, next_number
-from yuexiu_desk.storage.models import (
-    Bill,
-    HouseholdMember,
-    Lease,
-    MoneyVoid,
-    MonthClose,
-    Payment,
-    Unit,
-)
+from yuexiu_desk.storage.billing_models import Bill, MoneyVoid, MonthClose, Payment
+from yuexiu_desk.storage.models import HouseholdMember, Lease, Unit
 
 
 @dataclass

@@ -29,15 +29,7 @@ from yuexiu_desk.domain.units import UnitStatus
 from yuexiu_desk.errors import UserError
 from yuexiu_desk.services.units import change_status, find_unit_id_by_code
 from yuexiu_desk.storage.db import require_station
-from yuexiu_desk.storage.models import (
-    Account,
-    Handover,
-    Household,
-    HouseholdMember,
-    Lease,
-    RentStandard,
-    Unit,
-)
+from yuexiu_desk.storage.models import Handover, Household, HouseholdMember, Lease, RentStandard, Unit
 
 
 def add_rent_standard(
@@ -439,6 +431,13 @@ class LeaseVersionLine:
     note: str
 
 
+def _balance_fen(session: Session, household_id: uuid.UUID) -> int:
+    # Imported here: the desk's start-up imports this module but needs no billing model yet.
+    from yuexiu_desk.storage.billing_models import Account
+
+    return session.scalar(select(Account.balance_fen).where(Account.household_id == household_id)) or 0
+
+
 def _summaries(session: Session, *where: Any) -> list[LeaseSummary]:
     rows = session.execute(
         select(Lease, Unit.code, HouseholdMember.name)
@@ -472,10 +471,7 @@ def _summaries(session: Session, *where: Any) -> list[LeaseSummary]:
                 status=LeaseStatus(lease.status),
                 has_checkin="checkin" in kinds,
                 has_moveout="moveout" in kinds,
-                balance_fen=session.scalar(
-                    select(Account.balance_fen).where(Account.household_id == lease.household_id)
-                )
-                or 0,
+                balance_fen=_balance_fen(session, lease.household_id),
                 members=tuple(
                     f"{member_name}（{relation}）"
                     for member_name, relation in session.execute(

@@ -83,7 +83,7 @@ def _resolve_form(session: Session, payload: Payload) -> Resolved:
 def _resolve_money_record(session: Session, payload: Payload, title: str) -> Resolved:
     """A receipt's QR → the unit it was paid for; a reminder notice's → the unit of the household dunned."""
     from yuexiu_desk.printing.receipts import NOTICE_FORM, RECEIPT_FORM
-    from yuexiu_desk.storage.models import DunningAction, Payment
+    from yuexiu_desk.storage.billing_models import DunningAction, Payment
 
     unit_id: uuid.UUID | None = None
     if payload.form == RECEIPT_FORM:

@@ -24,8 +24,9 @@ from yuexiu_desk.printing.receipts import (
 )
 from yuexiu_desk.services.arrears import IssuedNotice
 from yuexiu_desk.services.billing import charge_kinds, find_payment, payment_void
+from yuexiu_desk.storage.billing_models import Allocation, Bill
 from yuexiu_desk.storage.db import require_station
-from yuexiu_desk.storage.models import Allocation, Bill, HouseholdMember, Unit
+from yuexiu_desk.storage.models import HouseholdMember, Unit
 
 NOTICE_PAY_WITHIN_DAYS = 15  # the "please pay by" day printed on a reminder notice [U]
 

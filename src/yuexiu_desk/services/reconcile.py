@@ -33,7 +33,8 @@ from yuexiu_desk.domain.billing import CHANNEL_LABELS, Channel, Period
 from yuexiu_desk.domain.money import FEN_PER_YUAN, format_yuan
 from yuexiu_desk.errors import EnvironmentProblem, UserError
 from yuexiu_desk.services.billing import find_payment, require_open
-from yuexiu_desk.storage.models import MoneyVoid, Payment, Setting, StatementLine, Unit
+from yuexiu_desk.storage.billing_models import MoneyVoid, Payment, Setting, StatementLine
+from yuexiu_desk.storage.models import Unit
 
 # ---- statement fields and how banks name their columns --------------------------------------------------
 

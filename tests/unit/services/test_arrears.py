@@ -11,8 +11,8 @@ from yuexiu_desk.domain.billing import DEFAULT_BILLING, BillingRules, DunningMet
 from yuexiu_desk.errors import UserError
 from yuexiu_desk.services import arrears as svc
 from yuexiu_desk.services import billing
+from yuexiu_desk.storage.billing_models import DunningAction
 from yuexiu_desk.storage.db import Store
-from yuexiu_desk.storage.models import DunningAction
 
 TODAY = date(2026, 11, 20)
 

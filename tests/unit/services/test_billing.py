@@ -18,8 +18,9 @@ from yuexiu_desk.domain.units import UnitStatus
 from yuexiu_desk.errors import UserError
 from yuexiu_desk.services import billing
 from yuexiu_desk.services.leases import change_rent_tier
+from yuexiu_desk.storage.billing_models import Account, Allocation, Bill, MoneyVoid, Payment
 from yuexiu_desk.storage.db import Store
-from yuexiu_desk.storage.models import Account, Allocation, Bill, Lease, MoneyVoid, Payment, Unit
+from yuexiu_desk.storage.models import Lease, Unit
 
 NOVEMBER = Period(2026, 11)
 

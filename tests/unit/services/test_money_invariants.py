@@ -42,8 +42,9 @@ from yuexiu_desk.paths import StationPaths
 from yuexiu_desk.services import billing, funds
 from yuexiu_desk.services import leases as lease_svc
 from yuexiu_desk.services.households import HouseholdInput, MemberInput, register_household
+from yuexiu_desk.storage.billing_models import MonthClose
 from yuexiu_desk.storage.db import Store
-from yuexiu_desk.storage.models import Building, MonthClose, Station, Unit
+from yuexiu_desk.storage.models import Building, Station, Unit
 
 NOW = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)  # 10:00 in Beijing
 OPERATOR = "测试员"

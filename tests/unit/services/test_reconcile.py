@@ -25,8 +25,9 @@ from yuexiu_desk.errors import UserError
 from yuexiu_desk.services import billing
 from yuexiu_desk.services import reconcile as svc
 from yuexiu_desk.services.billing import next_number
+from yuexiu_desk.storage.billing_models import MoneyVoid, MonthClose, Payment, Setting, StatementLine
 from yuexiu_desk.storage.db import Store
-from yuexiu_desk.storage.models import Lease, MoneyVoid, MonthClose, Payment, Setting, StatementLine, Unit
+from yuexiu_desk.storage.models import Lease, Unit
 
 OCT = Period(2026, 10)
 NOV = Period(2026, 11)

@@ -13,7 +13,11 @@ from sqlalchemy import text
 
 from yuexiu_desk.errors import EnvironmentProblem
 from yuexiu_desk.paths import StationPaths
-from yuexiu_desk.storage import db, migrate
+from yuexiu_desk.storage import (
+    billing_models,  # noqa: F401  (the money tables are part of the schema)
+    db,
+    migrate,
+)
 from yuexiu_desk.storage.db import Store, make_engine
 from yuexiu_desk.storage.models import Base
 

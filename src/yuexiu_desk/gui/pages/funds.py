@@ -36,8 +36,8 @@ from yuexiu_desk.gui import messages
 from yuexiu_desk.gui.oprunner import OpRunner
 from yuexiu_desk.gui.rowsmodel import RowColumn, RowsModel, rows_table
 from yuexiu_desk.services import billing, funds, reconcile
+from yuexiu_desk.storage.billing_models import Bill, Payment
 from yuexiu_desk.storage.db import Store
-from yuexiu_desk.storage.models import Bill, Payment
 
 _RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 BILLED_COLOUR = QColor("#90a4ae")
