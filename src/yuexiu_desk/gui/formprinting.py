@@ -4,6 +4,7 @@ the PDF, write it in the background, then offer to open it."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QStandardPaths, QUrl
 from PySide6.QtGui import QDesktopServices
@@ -12,7 +13,9 @@ from shiboken6 import isValid
 
 from yuexiu_desk.gui import messages
 from yuexiu_desk.gui.oprunner import OpRunner
-from yuexiu_desk.services.form_print import PrintedForm, print_form
+
+if TYPE_CHECKING:
+    from yuexiu_desk.services.form_print import PrintedForm
 
 FORM_TITLES = {
     "lease": "合同摘要",
@@ -41,6 +44,9 @@ def print_lease_form(
     runner: OpRunner, kind: str, lease_no: str, folder: Path, parent: QWidget | None = None
 ) -> int | None:
     """Ask where to save, then print the filled form; None when the clerk cancelled the file dialog."""
+    # Imported on first print: the unit card imports this module, and start-up should not load the forms.
+    from yuexiu_desk.services.form_print import print_form
+
     title = FORM_TITLES.get(kind, kind)
     suggested = folder / f"{title}-{lease_no}.pdf"
     chosen, _filter = QFileDialog.getSaveFileName(parent, f"保存{title}", str(suggested), "PDF 文件 (*.pdf)")
