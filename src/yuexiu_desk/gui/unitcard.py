@@ -255,17 +255,16 @@ class UnitCardDialog(QDialog):
             self.lease_label.setText("住户与合同：暂无生效合同")
         else:
             state = "已入住交接" if lease.has_checkin else "未办入住交接"
-            money = ""
-            if lease.balance_fen > 0:
-                money = f"　<b style='color:#c62828'>欠费 {format_yuan(lease.balance_fen)} 元</b>"
-            elif lease.balance_fen < 0:
-                money = f"　预存 {format_yuan(-lease.balance_fen)} 元"
             lines = [
                 f"承租人：<b>{lease.leaseholder}</b>　合同 {lease.lease_no}（{lease.status.label}，{state}）",
                 f"租期 {lease.start} 至 {lease.end}　月租金 {lease.monthly_rent:,.2f} 元"
-                f"　押金 {lease.deposit:,.2f} 元{money}",
+                f"　押金 {lease.deposit:,.2f} 元",
                 "同住：" + ("、".join(lease.members) if lease.members else "无（独居）"),
             ]
+            if lease.balance_fen > 0:
+                lines.append(f"<b style='color:#c62828'>欠费 {format_yuan(lease.balance_fen)} 元</b>")
+            elif lease.balance_fen < 0:
+                lines.append(f"预存 {format_yuan(-lease.balance_fen)} 元")
             if len(lease.versions) > 1:
                 # Changes are new versions (never overwritten): the card lists them, newest last.
                 lines.append(
