@@ -597,7 +597,8 @@ def _make_bill(
 
 
 def void_bill(session: Session, bill_id: uuid.UUID, reason: str, operator: str) -> None:
-    """Void a bill with a reason; money already applied to it becomes the household's credit again."""
+    """Void a bill with a reason; money already applied to it becomes the household's credit again, and goes
+    to its other open bills at once (oldest first)."""
     bill = session.get(Bill, bill_id)
     if bill is None:
         raise UserError("找不到这张账单。")
@@ -605,6 +606,7 @@ def void_bill(session: Session, bill_id: uuid.UUID, reason: str, operator: str) 
         raise UserError(f"{bill.period} 的这张账单已经作废。")
     _void(session, reason, operator, bill_id=bill.id)
     refresh_accounts(session, [bill.household_id])
+    apply_credit(session, bill.household_id)
 
 
 def _void(session: Session, reason: str, operator: str, **target: uuid.UUID) -> MoneyVoid:

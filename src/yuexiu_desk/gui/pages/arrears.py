@@ -21,7 +21,7 @@ from PySide6.QtCore import (
     Qt,
     Signal,
 )
-from PySide6.QtGui import QColor, QShowEvent
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QButtonGroup,
@@ -48,6 +48,7 @@ from yuexiu_desk.gui.moneydialogs import (
     open_pdf,
 )
 from yuexiu_desk.gui.oprunner import OpRunner
+from yuexiu_desk.gui.pages.lazy import RefreshingPage
 from yuexiu_desk.gui.rowsmodel import RowColumn, RowsModel
 from yuexiu_desk.services.arrears import (
     ArrearsRow,
@@ -122,7 +123,7 @@ class ArrearsModel(RowsModel[ArrearsRow]):
         return super().data(index, role)
 
 
-class ArrearsPage(QWidget):
+class ArrearsPage(RefreshingPage):
     """欠费催缴. show_stage(stage) is what a stage button does (None: 全部)."""
 
     unit_activated = Signal(object)  # a unit id: 房源卡片
@@ -232,17 +233,6 @@ class ArrearsPage(QWidget):
         self._update_buttons()
 
     # --- data ---------------------------------------------------------------------------------------
-    def showEvent(self, event: QShowEvent) -> None:
-        super().showEvent(event)
-        if self._stale:
-            self.refresh()
-
-    def data_changed(self) -> None:
-        if self.isVisible():
-            self.refresh()
-        else:
-            self._stale = True
-
     def refresh(self) -> None:
         selected = [r.unit_code for r in self.selected_rows()]
         with self.store.read() as session:

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QShowEvent
+from PySide6.QtGui import QColor, QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QButtonGroup,
@@ -51,6 +51,7 @@ from yuexiu_desk.gui.moneydialogs import (
     receipts_dir,
 )
 from yuexiu_desk.gui.oprunner import OpRunner
+from yuexiu_desk.gui.pages.lazy import RefreshingPage
 from yuexiu_desk.gui.rowsmodel import RowColumn, RowsModel
 from yuexiu_desk.services.billing import (
     DeskPayment,
@@ -278,7 +279,7 @@ def _bold(label: QLabel, points: float | None = None) -> QLabel:
 # --- the page -------------------------------------------------------------------------------------------
 
 
-class CollectionPage(QWidget):
+class CollectionPage(RefreshingPage):
     """收费. load_text(text) takes a scanner burst or a typed unit code; pay() is 收款并打印收据."""
 
     unit_activated = Signal(object)  # a unit id: the clerk asked for the unit card
@@ -474,17 +475,6 @@ class CollectionPage(QWidget):
         self.clear()
 
     # --- reading ------------------------------------------------------------------------------------
-    def showEvent(self, event: QShowEvent) -> None:
-        super().showEvent(event)
-        if self._stale:
-            self.refresh()
-
-    def data_changed(self) -> None:
-        if self.isVisible():
-            self.refresh()
-        else:
-            self._stale = True
-
     def today(self) -> date:
         return local_date(self.store.clock.now())
 

@@ -13,7 +13,7 @@ from datetime import date
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QSortFilterProxyModel, Qt
-from PySide6.QtGui import QColor, QShowEvent
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -48,6 +48,7 @@ from yuexiu_desk.gui.memberdialogs import (
     RemoveMemberDialog,
 )
 from yuexiu_desk.gui.oprunner import OpRunner
+from yuexiu_desk.gui.pages.lazy import RefreshingPage
 from yuexiu_desk.gui.rowsmodel import RowColumn, RowsModel, rows_table
 from yuexiu_desk.gui.savedialog import SavingDialog
 from yuexiu_desk.services import people
@@ -136,7 +137,7 @@ HISTORY_COLUMNS: tuple[RowColumn[ChangeRow], ...] = (
 )
 
 
-class HouseholdsPage(QWidget):
+class HouseholdsPage(RefreshingPage):
     def __init__(self, store: Store, runner: OpRunner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.store = store
@@ -268,17 +269,6 @@ class HouseholdsPage(QWidget):
         detail_layout.setContentsMargins(0, 6, 0, 0)
         detail_layout.addWidget(split)
         return detail
-
-    def showEvent(self, event: QShowEvent) -> None:
-        super().showEvent(event)
-        if self._stale:
-            self.refresh()
-
-    def data_changed(self) -> None:
-        if self.isVisible():
-            self.refresh()
-        else:
-            self._stale = True
 
     def refresh(self) -> None:
         selected = self.selected_household()

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, Qt, Signal
-from PySide6.QtGui import QColor, QShowEvent
+from PySide6.QtGui import QColor
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -33,6 +33,7 @@ from yuexiu_desk.gui import messages
 from yuexiu_desk.gui.formprinting import FORM_TITLES, default_forms_dir, print_lease_form
 from yuexiu_desk.gui.handover import HandoverDialog, open_handover
 from yuexiu_desk.gui.oprunner import OpRunner
+from yuexiu_desk.gui.pages.lazy import RefreshingPage
 from yuexiu_desk.gui.rowsmodel import RowColumn, RowsModel, rows_table
 from yuexiu_desk.gui.savedialog import SavingDialog, date_edit, from_qdate
 from yuexiu_desk.services.handover import CHECKIN, MOVEOUT
@@ -75,7 +76,7 @@ DUE_COLUMNS: tuple[RowColumn[DueItem], ...] = (
 )
 
 
-class LeasesPage(QWidget):
+class LeasesPage(RefreshingPage):
     unit_activated = Signal(object)
 
     def __init__(self, store: Store, runner: OpRunner, parent: QWidget | None = None) -> None:
@@ -177,17 +178,6 @@ class LeasesPage(QWidget):
         self._update_buttons()
 
     # --- data ---------------------------------------------------------------------------------------
-    def showEvent(self, event: QShowEvent) -> None:
-        super().showEvent(event)
-        if self._stale:
-            self.refresh()
-
-    def data_changed(self) -> None:
-        if self.isVisible():
-            self.refresh()
-        else:
-            self._stale = True
-
     def refresh(self) -> None:
         selected = self.selected_lease_no()
         today = local_date(self.store.clock.now())
