@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Any
@@ -399,7 +398,3 @@ def _periods_with_money(session: Session) -> set[str]:
                 periods.add(str(start))
                 start = start.shifted(1)
     return periods
-
-
-def closed_list(session: Session) -> Sequence[str]:
-    return sorted(closed_periods(session))

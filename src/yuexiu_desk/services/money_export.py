@@ -40,10 +40,15 @@ def export_rent_ledger(session: Session, period: Period, out: Path) -> int:
     return write_rent_ledger(ledger_rows(session, period), period.label, station.name, out)
 
 
-def fund_report(session: Session, period: Period, rules: BillingRules = DEFAULT_BILLING) -> FundReport:
+def fund_report(
+    session: Session,
+    period: Period,
+    rules: BillingRules = DEFAULT_BILLING,
+    figures: funds.FundFigures | None = None,
+) -> FundReport:
     from yuexiu_desk.services.reconcile import reconciliation
 
-    figures = funds.fund_figures(session, period, rules)
+    figures = figures or funds.fund_figures(session, period, rules)
     state = reconciliation(session, period)
     closed = funds.close_state(session, period)
     return FundReport(
@@ -67,6 +72,6 @@ def fund_report(session: Session, period: Period, rules: BillingRules = DEFAULT_
 
 
 def export_fund_report(session: Session, period: Period, out: Path) -> funds.FundFigures:
-    report = fund_report(session, period)
-    write_fund_report(report, out)
-    return funds.fund_figures(session, period)
+    figures = funds.fund_figures(session, period)
+    write_fund_report(fund_report(session, period, figures=figures), out)
+    return figures
