@@ -126,9 +126,10 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("image", type=Path)
     scan.add_argument("--format", choices=["table", "json"], default="table")
 
-    from yuexiu_desk import cli_money
+    from yuexiu_desk import cli_admin, cli_money
 
     cli_money.add_parsers(sub, _Parser, _date)
+    cli_admin.add_parsers(sub, _Parser, _date)
     return parser
 
 
@@ -191,6 +192,11 @@ def _dispatch(args: argparse.Namespace, paths: StationPaths) -> int:
 
         print(f"已生成导入模板：{write_household_template(args.out)}")
         return 0
+    from yuexiu_desk import cli_admin
+
+    if args.command in cli_admin.STORELESS_COMMANDS:
+        # Restore swaps the database file: it must not be open here (it may not even exist yet).
+        return cli_admin.restore_command(paths, args)
     from yuexiu_desk.storage.db import Store, require_station
 
     if not paths.database.exists():
@@ -206,6 +212,8 @@ def _dispatch(args: argparse.Namespace, paths: StationPaths) -> int:
 
         if args.command in cli_money.COMMANDS:
             return cli_money.dispatch(store, args)
+        if args.command in cli_admin.COMMANDS:
+            return cli_admin.dispatch(store, args)
         handler = {
             "units": _cmd_units,
             "changes": _cmd_changes,
@@ -415,6 +423,10 @@ def _cmd_leases(store: Any, args: argparse.Namespace) -> int:
 def _cmd_import(store: Any, args: argparse.Namespace) -> int:
     from yuexiu_desk.services.household_import import ImportRejected, import_households
 
+    if not args.dry_run:
+        from yuexiu_desk.services.backups import make_backup
+
+        make_backup(store, "before-import")  # verified before anything is written
     try:
         with store.unit_of_work(CLI_OPERATOR) as session:
             report = import_households(session, args.file, CLI_OPERATOR, dry_run=args.dry_run)

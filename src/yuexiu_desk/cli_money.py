@@ -356,6 +356,9 @@ def _cmd_reconcile(store: Any, args: argparse.Namespace) -> int:
             if not sep or not column.strip():
                 raise UserError(f"--map “{item}”格式不对，请写成 字段=列名，例如 amount=贷方金额。")
             mapping[field.strip()] = column.strip()
+        from yuexiu_desk.services.backups import make_backup
+
+        make_backup(store, "before-import")
         with store.unit_of_work(CLI_OPERATOR) as session:
             result = svc.import_statement(session, args.statement, args.month, CLI_OPERATOR, mapping or None)
             state = svc.reconciliation(session, args.month)

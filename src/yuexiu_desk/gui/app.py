@@ -108,6 +108,10 @@ def run(paths: StationPaths, clock: Clock | None = None) -> int:
     freeze_startup_objects()
     try:
         window.show()
+        from yuexiu_desk.services.backups import backup_if_due
+
+        # The daily backup, in the background once the window is up (a verified copy into backups/).
+        window.runner.run_task(lambda: backup_if_due(store), description="正在做每日备份…", quiet=True)
         return app.exec()
     finally:
         window.shutdown()

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 from shiboken6 import isValid
+from sqlalchemy.orm import Session
 
 from yuexiu_desk.errors import EnvironmentProblem, UserError
 from yuexiu_desk.gui import messages
@@ -266,8 +267,17 @@ class ImportPreviewDialog(QDialog):
             return
         path = self.path
         self._set_busy(True)
+        store = self.runner.store
+
+        def work(session: Session) -> Any:
+            from yuexiu_desk.services.backups import make_backup
+
+            # Before anything is written: a verified copy to go back to.
+            make_backup(store, "before-import")
+            return import_households(session, path, session.info["operator"])
+
         self.runner.run(
-            lambda session: import_households(session, path, session.info["operator"]),
+            work,
             description=IMPORTING,
             topic="households",
             on_success=self._succeeded,

@@ -46,3 +46,46 @@ def backup_database(engine: Engine, target: Path) -> Path:
         partial.unlink(missing_ok=True)
         raise
     return target
+
+
+def integrity_problem(database: Path) -> str | None:
+    """What PRAGMA integrity_check finds wrong with a database file (None when it is sound).
+
+    Opens the file read-write because a backup made with the online backup API keeps the WAL flag, and a
+    read-only connection to such a file cannot build its shared-memory index; callers pass a private copy.
+    """
+    try:
+        with closing(sqlite3.connect(database)) as conn:
+            rows = conn.execute("PRAGMA integrity_check").fetchall()
+    except sqlite3.DatabaseError as exc:
+        return str(exc)
+    finally:
+        remove_sidecars(database)
+    found = [str(row[0]) for row in rows]
+    return None if found == ["ok"] else "；".join(found[:3])
+
+
+def remove_sidecars(database: Path) -> None:
+    """Remove a database's -wal and -shm files, so a stale log is never applied to another file of that name."""
+    for suffix in ("-wal", "-shm"):
+        Path(f"{database}{suffix}").unlink(missing_ok=True)
+
+
+def copy_durably(source: Path, target: Path) -> None:
+    """Copy source to target and flush it to disk (target is a private temporary name the caller renames)."""
+    with source.open("rb") as reader, target.open("wb") as writer:
+        while chunk := reader.read(1 << 20):
+            writer.write(chunk)
+        writer.flush()
+        os.fsync(writer.fileno())
+
+
+def sync_folder(folder: Path) -> None:
+    """Make a rename in folder durable; POSIX only (Windows cannot open a folder, and NTFS journals renames)."""
+    if os.name != "posix":
+        return
+    handle = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(handle)
+    finally:
+        os.close(handle)

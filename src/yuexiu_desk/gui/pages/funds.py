@@ -408,8 +408,16 @@ class FundsPage(QWidget):
         period = self.period
         if period is None:
             return None
+        store = self.store
+
+        def work(session: Session) -> Any:
+            from yuexiu_desk.services.backups import make_backup
+
+            make_backup(store, "before-import")  # before anything is written
+            return reconcile.import_statement(session, path, period, self.runner.operator)
+
         return self.runner.run(
-            lambda session: reconcile.import_statement(session, path, period, self.runner.operator),
+            work,
             description="正在导入银行流水…",
             topic="money",
             on_success=lambda result: self._after_write(reconcile.describe_import(result)),
