@@ -7,7 +7,6 @@ never deleted. Qt-free; the store must be closed while restore() replaces the da
 
 from __future__ import annotations
 
-import gc
 import os
 import re
 import shutil
@@ -244,6 +243,30 @@ def _current_identity(database: Path) -> tuple[_Identity | None, bool]:
         return None, False
 
 
+def open_elsewhere(database: Path) -> bool:
+    """Whether another process (the desk app, another command) has the database or its log open.
+
+    Swapping the file under such a process would let its next write land in the wrong file. On Linux the
+    open files of every process are listed under /proc; elsewhere the log left behind after our own last
+    connection closed is the sign (the last connection to close deletes it).
+    """
+    names = {database.resolve(), Path(f"{database.resolve()}-wal"), Path(f"{database.resolve()}-shm")}
+    proc = Path("/proc")
+    if not (proc / "self" / "fd").is_dir():
+        return Path(f"{database}-wal").exists()
+    me = str(os.getpid())
+    for process in proc.iterdir():
+        if not process.name.isdigit() or process.name == me:
+            continue
+        try:
+            links = [os.readlink(fd) for fd in (process / "fd").iterdir()]
+        except OSError:
+            continue  # gone meanwhile, or not ours to look at (then it is not the clerk's desk either)
+        if any(Path(link) in names for link in links):
+            return True
+    return False
+
+
 def _keep_previous(paths: StationPaths, code: str | None, readable: bool, clock: Clock) -> Path | None:
     """Put the current database aside in the backups folder, its WAL folded in; None if there is none."""
     database = paths.database
@@ -264,11 +287,7 @@ def _keep_previous(paths: StationPaths, code: str | None, readable: bool, clock:
         backup_database(engine, target)
     finally:
         engine.dispose()
-    # Connections of this process that nothing refers to any more are closed by the collector, not at once;
-    # collect them so that only a connection really in use keeps the WAL below.
-    gc.collect()
-    # The last connection to close deletes the WAL; if it is still there, another program has the file open.
-    if Path(f"{database}-wal").exists():
+    if open_elsewhere(database):
         raise EnvironmentProblem(
             f"数据库 {database} 正被另一个程序使用（例如桌面程序），未恢复。请先关闭它再重试；当前数据已另存为 {target}。"
         )

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+import subprocess
+import sys
 from contextlib import closing
 from datetime import timedelta
 from pathlib import Path
@@ -211,12 +213,29 @@ def test_restore_refuses_while_another_program_has_the_database_open(
 ) -> None:
     store = Store.open(demo_paths, clock)
     saved = backups.make_backup(store)
+    store.close()
+    # The desk app in another process, with the database open.
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sqlite3, sys, time\n"
+            "c = sqlite3.connect(sys.argv[1]); c.execute('SELECT count(*) FROM unit').fetchone()\n"
+            "print('open', flush=True); time.sleep(60)",
+            str(demo_paths.database),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
-        with store.read() as session, pytest.raises(EnvironmentProblem, match="另一个程序"):
-            unit_svc.list_units(session)
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "open"
+        before = demo_paths.database.read_bytes()
+        with pytest.raises(EnvironmentProblem, match="另一个程序"):
             backups.restore(demo_paths, saved, clock)
+        assert demo_paths.database.read_bytes() == before
     finally:
-        store.close()
+        holder.kill()
+        holder.communicate()  # reaps it and closes its pipe
     assert integrity_problem(_copy(demo_paths, demo_paths.root.parent, "after.sqlite3")) is None
 
 
