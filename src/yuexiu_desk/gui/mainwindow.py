@@ -186,6 +186,12 @@ class MainWindow(QMainWindow):
         self.act_import = self._action(
             "从 Excel 导入住户…", None, self.import_households, "导入服务站现有的住户和合同台账"
         )
+        self.act_backup = self._action(
+            "立即备份", None, lambda: self.backup(None), "把数据库完整备份到数据目录的 backups 文件夹"
+        )
+        self.act_backup_to = self._action(
+            "备份到U盘或其他文件夹…", None, self.choose_backup_folder, "把数据库完整备份到选择的文件夹"
+        )
         self.act_lookup = self._action("查找/扫码", "Ctrl+L", self.focus_lookup, "输入房号或扫描标签")
         self.act_refresh = self._action("刷新", "F5", self.refresh_all, "重新读取数据")
         self.act_quit = self._action("退出", "Ctrl+Q", self.close)
@@ -204,6 +210,9 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(self.act_template)
         file_menu.addAction(self.act_import)
+        file_menu.addSeparator()
+        file_menu.addAction(self.act_backup)
+        file_menu.addAction(self.act_backup_to)
         file_menu.addSeparator()
         file_menu.addAction(self.act_quit)
         find_menu = menu.addMenu("查找(&S)")
@@ -674,6 +683,25 @@ class MainWindow(QMainWindow):
         return page.import_households()
 
     # --- about and shutdown -------------------------------------------------------------------------
+    def choose_backup_folder(self) -> int | None:
+        from PySide6.QtWidgets import QFileDialog
+
+        chosen = QFileDialog.getExistingDirectory(self, "选择备份到的文件夹（例如U盘）")
+        return self.backup(Path(chosen)) if chosen else None
+
+    def backup(self, folder: Path | None) -> int:
+        """A verified copy of the database, into backups/ or the chosen folder (a USB stick)."""
+        from yuexiu_desk.services.backups import make_backup
+
+        store = self.store
+        return self.runner.run_task(
+            lambda: make_backup(store, "manual", to_dir=folder),
+            description="正在备份…",
+            on_success=lambda path: messages.inform(self, f"已备份并校验：\n{path}", "备份完成"),
+            parent=self,
+            owner=self,
+        )
+
     def show_about(self) -> None:
         messages.inform(
             self,
