@@ -423,7 +423,7 @@ def _cmd_leases(store: Any, args: argparse.Namespace) -> int:
 def _cmd_import(store: Any, args: argparse.Namespace) -> int:
     from yuexiu_desk.services.household_import import ImportRejected, import_households
 
-    if not args.dry_run:
+    if not args.dry_run and Path(args.file).is_file():
         from yuexiu_desk.services.backups import make_backup
 
         make_backup(store, "before-import")  # verified before anything is written

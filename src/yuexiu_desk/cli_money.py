@@ -193,10 +193,11 @@ def _cmd_bills(store: Any, args: argparse.Namespace) -> int:
             )
         )
         return 0
-    _table(
-        ["账期", "项目", "金额", "未缴", "缴费期限"],
-        [(b.period, b.charge_name, _yuan(b.amount_fen), _yuan(b.open_fen), b.due_on) for b in bills],
-    )
+    if bills:
+        _table(
+            ["账期", "项目", "金额", "未缴", "缴费期限"],
+            [(b.period, b.charge_name, _yuan(b.amount_fen), _yuan(b.open_fen), b.due_on) for b in bills],
+        )
     print(f"{args.unit}：{billing.describe_fen(account.balance_fen if account else 0)}")
     return 0
 
@@ -358,7 +359,8 @@ def _cmd_reconcile(store: Any, args: argparse.Namespace) -> int:
             mapping[field.strip()] = column.strip()
         from yuexiu_desk.services.backups import make_backup
 
-        make_backup(store, "before-import")
+        if args.statement.is_file():  # a missing file is explained by the import; no copy needed for that
+            make_backup(store, "before-import")
         with store.unit_of_work(CLI_OPERATOR) as session:
             result = svc.import_statement(session, args.statement, args.month, CLI_OPERATOR, mapping or None)
             state = svc.reconciliation(session, args.month)

@@ -127,8 +127,15 @@ def require_open(session: Session, period: Period, what: str) -> None:
 # ---- accounts (the per-household cache of balances) ----------------------------------------------------
 
 
-def _voided_ids(session: Session, column: Any) -> set[uuid.UUID]:
+def _voided_ids(
+    session: Session, column: Any, household_ids: Sequence[uuid.UUID] | None = None
+) -> set[uuid.UUID]:
+    """Ids of voided bills (column MoneyVoid.bill_id) or payments (MoneyVoid.payment_id), of the given
+    households only when given: a payment at the desk must not read every void the station ever made."""
     query = select(column).where(column.is_not(None))
+    if household_ids is not None:
+        owner = Bill if column is MoneyVoid.bill_id else Payment
+        query = query.join(owner, owner.id == column).where(owner.household_id.in_(household_ids))
     return {i for i in session.scalars(query) if i is not None}
 
 
@@ -167,8 +174,8 @@ def household_money(
     if household_ids is not None:
         bill_q = bill_q.where(Bill.household_id.in_(household_ids))
         pay_q = pay_q.where(Payment.household_id.in_(household_ids))
-    voided_bills = _voided_ids(session, MoneyVoid.bill_id)
-    voided_payments = _voided_ids(session, MoneyVoid.payment_id)
+    voided_bills = _voided_ids(session, MoneyVoid.bill_id, household_ids)
+    voided_payments = _voided_ids(session, MoneyVoid.payment_id, household_ids)
     money: dict[uuid.UUID, HouseholdMoney] = defaultdict(HouseholdMoney)
     bills: dict[uuid.UUID, tuple[uuid.UUID, str, int]] = {}
     for bill_id, household_id, period, amount, kind, issue in session.execute(bill_q):
