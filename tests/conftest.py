@@ -13,8 +13,10 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from yuexiu_desk.clock import FixedClock
+from yuexiu_desk.domain.access import system_operator
 from yuexiu_desk.paths import StationPaths
 from yuexiu_desk.services.station import install_demo
+from yuexiu_desk.services.users import DEMO_PASSWORD
 from yuexiu_desk.storage.db import Store
 
 DEMO_NOW = datetime(2026, 11, 20, 2, 0, tzinfo=UTC)
@@ -37,6 +39,14 @@ def _copy_station(template: Path, target: Path) -> StationPaths:
     return StationPaths(target)
 
 
+@pytest.fixture(autouse=True)
+def _cli_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI signs in from the environment (as a script would): the demo station manager by default;
+    tests of finance commands sign in as the demo finance clerk instead (see their module)."""
+    monkeypatch.setenv("YUEXIU_USER", "manager")
+    monkeypatch.setenv("YUEXIU_PASSWORD", DEMO_PASSWORD)
+
+
 @pytest.fixture
 def clock() -> FixedClock:
     return FixedClock(DEMO_NOW)
@@ -57,5 +67,7 @@ def demo_paths(_template_dirs: dict[str, Path], tmp_path: Path) -> StationPaths:
 @pytest.fixture
 def demo_store(demo_paths: StationPaths, clock: FixedClock) -> Iterator[Store]:
     store = Store.open(demo_paths, clock)
+    # Tests of a capability act with every right; tests/unit/domain/test_access.py checks the roles.
+    store.operator = system_operator("测试")
     yield store
     store.close()

@@ -26,7 +26,6 @@ from yuexiu_desk.paths import StationPaths
 
 log = logging.getLogger("yuexiu_desk")
 
-CLI_OPERATOR = "命令行"
 # Exit codes: 0 done, 1 environment problem, 2 bad input, 3 a bug (details in the log file).
 BUG_EXIT_CODE = 3
 
@@ -126,10 +125,11 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("image", type=Path)
     scan.add_argument("--format", choices=["table", "json"], default="table")
 
-    from yuexiu_desk import cli_admin, cli_money
+    from yuexiu_desk import cli_admin, cli_money, cli_users
 
     cli_money.add_parsers(sub, _Parser, _date)
     cli_admin.add_parsers(sub, _Parser, _date)
+    cli_users.add_parsers(sub, _Parser, _date)
     return parser
 
 
@@ -208,8 +208,11 @@ def _dispatch(args: argparse.Namespace, paths: StationPaths) -> int:
     try:
         with store.read() as session:
             require_station(session)
-        from yuexiu_desk import cli_money
+        from yuexiu_desk import cli_money, cli_users
 
+        store.sign_in_prompt = cli_users.credentials_prompt(store)
+        if args.command in cli_users.COMMANDS:
+            return cli_users.dispatch(store, args)
         if args.command in cli_money.COMMANDS:
             return cli_money.dispatch(store, args)
         if args.command in cli_admin.COMMANDS:
@@ -260,9 +263,9 @@ def _cmd_units(store: Any, args: argparse.Namespace) -> int:
 
     if args.units_command == "set-status":
         target = parse_status(args.status)
-        with store.unit_of_work(CLI_OPERATOR) as session:
+        with store.unit_of_work() as session:
             unit_id = svc.find_unit_id_by_code(session, args.code)
-            event = svc.change_status(session, unit_id, target, args.reason, CLI_OPERATOR)
+            event = svc.change_status(session, unit_id, target, args.reason, session.info["operator"])
         print(
             f"{args.code}：{event.from_status.label} → {event.to_status.label}（{event.kind.label}），原因：{event.reason}"
         )
@@ -428,8 +431,8 @@ def _cmd_import(store: Any, args: argparse.Namespace) -> int:
 
         make_backup(store, "before-import")  # verified before anything is written
     try:
-        with store.unit_of_work(CLI_OPERATOR) as session:
-            report = import_households(session, args.file, CLI_OPERATOR, dry_run=args.dry_run)
+        with store.unit_of_work() as session:
+            report = import_households(session, args.file, session.info["operator"], dry_run=args.dry_run)
     except ImportRejected as exc:
         print(exc.message, file=sys.stderr)
         for problem in exc.problems:

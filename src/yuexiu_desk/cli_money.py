@@ -13,8 +13,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-CLI_OPERATOR = "命令行"
-
 
 def _period(text: str) -> Any:
     from yuexiu_desk.domain.billing import Period
@@ -156,8 +154,8 @@ def _cmd_bills(store: Any, args: argparse.Namespace) -> int:
     from yuexiu_desk.services import billing
 
     if args.bills_command == "run":
-        with store.unit_of_work(CLI_OPERATOR) as session:
-            created = billing.run_bills(session, args.month, CLI_OPERATOR)
+        with store.unit_of_work() as session:
+            created = billing.run_bills(session, args.month, session.info["operator"])
         print(
             f"{args.month} 出账 {created} 张账单。"
             if created
@@ -165,9 +163,9 @@ def _cmd_bills(store: Any, args: argparse.Namespace) -> int:
         )
         return 0
     if args.bills_command == "add":
-        with store.unit_of_work(CLI_OPERATOR) as session:
+        with store.unit_of_work() as session:
             billing.add_bill(
-                session, args.unit, args.kind, args.month, args.amount, args.detail, CLI_OPERATOR
+                session, args.unit, args.kind, args.month, args.amount, args.detail, session.info["operator"]
             )
         print(f"已为 {args.unit} 录入 {args.month} 的账单 {args.amount} 元。")
         return 0
@@ -217,8 +215,8 @@ def _cmd_payments(store: Any, args: argparse.Namespace) -> int:
         )
         # The receipt is written inside the same unit of work: a receipt that cannot be written (bad
         # folder, full disk) leaves no payment without its receipt.
-        with store.unit_of_work(CLI_OPERATOR) as session:
-            result = billing.record_payment(session, data, CLI_OPERATOR)
+        with store.unit_of_work() as session:
+            result = billing.record_payment(session, data, session.info["operator"])
             if args.receipt:
                 print_receipt(session, result.receipt_no, args.receipt)
         print(
@@ -229,8 +227,8 @@ def _cmd_payments(store: Any, args: argparse.Namespace) -> int:
             print(f"收据：{args.receipt}")
         return 0
     if args.payments_command == "void":
-        with store.unit_of_work(CLI_OPERATOR) as session:
-            billing.void_payment(session, args.receipt_no, args.reason, CLI_OPERATOR)
+        with store.unit_of_work() as session:
+            billing.void_payment(session, args.receipt_no, args.reason, session.info["operator"])
             if args.receipt:
                 print_receipt(session, args.receipt_no, args.receipt)
         print(f"收据 {args.receipt_no.strip().upper()} 已作废：{args.reason.strip()}")
@@ -293,13 +291,13 @@ def _cmd_dunning(store: Any, args: argparse.Namespace) -> int:
         data = svc.DunningInput(
             args.unit, parse_dunning_method(args.method), args.date, args.outcome, args.proof
         )
-        with store.unit_of_work(CLI_OPERATOR) as session:
-            svc.record_dunning(session, data, CLI_OPERATOR)
+        with store.unit_of_work() as session:
+            svc.record_dunning(session, data, session.info["operator"])
         print(f"已登记 {args.unit} 的催缴记录。")
         return 0
     if args.dunning_command == "notices":
-        with store.unit_of_work(CLI_OPERATOR) as session:
-            issued = svc.issue_notices(session, args.unit, _stage(args.stage), CLI_OPERATOR)
+        with store.unit_of_work() as session:
+            issued = svc.issue_notices(session, args.unit, _stage(args.stage), session.info["operator"])
             pages = print_notices(session, issued, args.out)
         print(f"已开具催缴通知书 {len(issued)} 份（{issued[0].notice_no} 起），共 {pages} 页：{args.out}")
         return 0
@@ -361,15 +359,17 @@ def _cmd_reconcile(store: Any, args: argparse.Namespace) -> int:
 
         if args.statement.is_file():  # a missing file is explained by the import; no copy needed for that
             make_backup(store, "before-import")
-        with store.unit_of_work(CLI_OPERATOR) as session:
-            result = svc.import_statement(session, args.statement, args.month, CLI_OPERATOR, mapping or None)
+        with store.unit_of_work() as session:
+            result = svc.import_statement(
+                session, args.statement, args.month, session.info["operator"], mapping or None
+            )
             state = svc.reconciliation(session, args.month)
         print(svc.describe_import(result))
         print(svc.describe(state))
         return 0
     if args.reconcile_command == "confirm":
-        with store.unit_of_work(CLI_OPERATOR) as session:
-            svc.confirm_matches(session, args.month, None, CLI_OPERATOR)
+        with store.unit_of_work() as session:
+            svc.confirm_matches(session, args.month, None, session.info["operator"])
             state = svc.reconciliation(session, args.month)
         print(svc.describe(state))
         return 0
@@ -383,11 +383,11 @@ def _cmd_month(store: Any, args: argparse.Namespace) -> int:
     from yuexiu_desk.services import funds
 
     if args.month_command == "close":
-        with store.unit_of_work(CLI_OPERATOR) as session:
-            figures = funds.close_month(session, args.month, CLI_OPERATOR)
+        with store.unit_of_work() as session:
+            figures = funds.close_month(session, args.month, session.info["operator"])
         print(f"{args.month} 已结账：期末欠费 {_yuan(figures.closing_fen)} 元。")
         return 0
-    with store.unit_of_work(CLI_OPERATOR) as session:
-        funds.reopen_month(session, args.month, args.reason, CLI_OPERATOR)
+    with store.unit_of_work() as session:
+        funds.reopen_month(session, args.month, args.reason, session.info["operator"])
     print(f"{args.month} 已反结账，原因已记录。")
     return 0

@@ -13,6 +13,7 @@ from PySide6.QtGui import QDropEvent
 from PySide6.QtWidgets import QFileDialog, QLabel
 from sqlalchemy import select
 
+from yuexiu_desk.domain.access import system_operator
 from yuexiu_desk.services.handover import CHECKIN, MOVEOUT, handover_values
 from yuexiu_desk.services.leases import list_leases
 from yuexiu_desk.services.photos import photos_of
@@ -199,7 +200,7 @@ def test_the_lease_page_opens_a_saved_checkins_photos(window, demo_store, wait_j
     fill_checkin(dialog)
     with wait_job(window.runner):
         dialog.ok_button.click()
-    with demo_store.unit_of_work("李明") as session:
+    with demo_store.unit_of_work(system_operator("李明")) as session:
         photo = picture(tmp_path, "a.jpg", (200, 40, 40))
         attach_photo(session, demo_store.paths, lease.lease_no, CHECKIN, "", photo, "", "李明")
     window.show_page(4)

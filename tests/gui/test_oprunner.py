@@ -8,6 +8,7 @@ import threading
 import shiboken6
 from PySide6.QtWidgets import QWidget
 
+from yuexiu_desk.domain.access import Operator
 from yuexiu_desk.domain.units import UnitStatus
 from yuexiu_desk.errors import EnvironmentProblem, UserError
 from yuexiu_desk.gui.messages import APOLOGY
@@ -45,7 +46,8 @@ def test_runs_off_the_gui_thread_and_reports_back(qtbot, demo_store, wait_job):
 
 
 def test_write_is_committed_with_the_operator(qtbot, demo_store, wait_job):
-    runner = OpRunner(demo_store, operator="王前台")
+    demo_store.operator = Operator("wang", "王前台", "house_manager")
+    runner = OpRunner(demo_store)
     from yuexiu_desk.services.units import change_status, unit_card
 
     with demo_store.read() as session:

@@ -9,6 +9,7 @@ import shiboken6
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QDialog
 
+from yuexiu_desk.domain.access import system_operator
 from yuexiu_desk.domain.units import TRANSITIONS, UnitStatus
 from yuexiu_desk.errors import UserError
 from yuexiu_desk.gui import dialogs
@@ -382,7 +383,7 @@ def test_card_shows_the_household_and_the_lease_versions(window, demo_store, uni
                 )
             )
         )
-    with demo_store.unit_of_work("王芳") as session:
+    with demo_store.unit_of_work(system_operator("王芳")) as session:
         change_rent_tier(
             session, lease.lease_no, RentTier.LOW_INCOME, date(2026, 11, 1), "低保证明 2026-7", "王芳"
         )

@@ -14,6 +14,12 @@ from yuexiu_desk.cli import main
 from yuexiu_desk.paths import StationPaths
 
 
+@pytest.fixture(autouse=True)
+def _finance_clerk(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Money commands are the finance clerk's (the permission table): sign in as the demo one."""
+    monkeypatch.setenv("YUEXIU_USER", "finance")
+
+
 def run(capsys: pytest.CaptureFixture[str], paths: StationPaths, *argv: str) -> tuple[int, str, str]:
     code = main(["--data-dir", str(paths.root), *argv])
     out, err = capsys.readouterr()
@@ -163,7 +169,7 @@ def test_ledger_and_fund_report_workbooks_read_back(
 
 
 def test_demo_statement_reconciles_october_which_then_closes(
-    demo_paths: StationPaths, capsys: pytest.CaptureFixture[str], clock
+    demo_paths: StationPaths, capsys: pytest.CaptureFixture[str], clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from yuexiu_desk.services.station import write_demo_statement
     from yuexiu_desk.storage.db import Store
@@ -198,7 +204,10 @@ def test_demo_statement_reconciles_october_which_then_closes(
         "2026-10-30",
     )
     assert code == 2 and "已结账" in err and count(demo_paths, "payment") == before
-    code, out, err = run(
-        capsys, demo_paths, "month", "reopen", "--month", "2026-10", "--reason", "补登 10 月现金"
-    )
+    reopen = ("month", "reopen", "--month", "2026-10", "--reason", "补登 10 月现金")
+    code, out, err = run(capsys, demo_paths, *reopen)
+    assert code == 2 and "财务岗位无权" in err and "站长" in err
+    monkeypatch.setenv("YUEXIU_USER", "manager")  # only the station manager reopens a closed month
+    code, out, err = run(capsys, demo_paths, *reopen)
     assert code == 0, err
+    monkeypatch.setenv("YUEXIU_USER", "finance")

@@ -16,7 +16,7 @@ from yuexiu_desk.clock import Clock
 from yuexiu_desk.errors import EnvironmentProblem, UserError
 from yuexiu_desk.gui import messages
 from yuexiu_desk.gui.mainwindow import APP_TITLE, MainWindow
-from yuexiu_desk.gui.oprunner import DESK_OPERATOR, OpRunner
+from yuexiu_desk.gui.oprunner import OpRunner
 from yuexiu_desk.gui.scanner import ScannerFilter, TimeSource
 from yuexiu_desk.gui.style import apply_style
 from yuexiu_desk.logs import configure_logging
@@ -41,12 +41,11 @@ def setup_application(app: QApplication) -> None:
 def create_main_window(
     store: Store,
     *,
-    operator: str = DESK_OPERATOR,
     scanner_time: TimeSource | None = None,
     labels_dir: Path | None = None,
 ) -> MainWindow:
     """The main window over an open store, with its op runner and the app-wide scanner filter."""
-    runner = OpRunner(store, operator)
+    runner = OpRunner(store)
     scanner = ScannerFilter(time_source=scanner_time)
     window = MainWindow(store, runner, scanner, labels_dir=labels_dir)
     runner.setParent(window)

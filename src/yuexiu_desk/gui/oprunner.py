@@ -78,15 +78,20 @@ class OpRunner(QObject):
     busy = Signal(bool)
     _report = Signal(int, bool, object)
 
-    def __init__(self, store: Store, operator: str = DESK_OPERATOR, parent: QObject | None = None) -> None:
+    def __init__(self, store: Store, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.store = store
-        self.operator = operator
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)
         self._ids = itertools.count(1)
         self._pending: dict[int, _Pending] = {}
         self._report.connect(self._on_report)
+
+    @property
+    def operator(self) -> str:
+        """The name of whoever is signed in (recorded as 经办人 on what the runner writes)."""
+        signed_in = self.store.operator
+        return signed_in.name if signed_in is not None else DESK_OPERATOR
 
     @property
     def is_busy(self) -> bool:
@@ -111,11 +116,11 @@ class OpRunner(QObject):
         callbacks belong to: when it has been deleted by the time the job reports back (the clerk closed the
         window), the callbacks are skipped; changed(topic) and the problem dialog happen regardless.
         """
-        store, operator = self.store, self.operator
+        store = self.store
 
         def work() -> Any:
             if write:
-                with store.unit_of_work(operator) as session:
+                with store.unit_of_work() as session:
                     return op(session)
             with store.read() as session:
                 return op(session)

@@ -28,6 +28,7 @@ from yuexiu_desk.domain.billing import (
 from yuexiu_desk.domain.leases import LeaseStatus
 from yuexiu_desk.domain.money import fen_to_decimal
 from yuexiu_desk.errors import UserError
+from yuexiu_desk.services.access import require
 from yuexiu_desk.services.billing import next_number
 from yuexiu_desk.services.units import find_unit_id_by_code
 from yuexiu_desk.storage.billing_models import DunningAction
@@ -230,6 +231,7 @@ def record_dunning(
     session: Session, data: DunningInput, operator: str, rules: BillingRules = DEFAULT_BILLING
 ) -> uuid.UUID:
     """One step taken with a household in arrears, dated, with how, the outcome and proof of delivery."""
+    require(session, "dunning.record")
     if data.household_id is not None:
         row = arrears_of_household(session, data.household_id, rules)
     else:
@@ -294,6 +296,7 @@ def issue_notices(
     Each notice is a dunning step of method "notice" whose proof of delivery is added when the signed slip
     comes back.
     """
+    require(session, "dunning.record")
     if household_ids:
         rows = [arrears_of_household(session, household_id, rules) for household_id in household_ids]
     elif unit_codes:

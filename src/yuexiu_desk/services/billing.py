@@ -44,6 +44,7 @@ from yuexiu_desk.domain.leases import (
 )
 from yuexiu_desk.domain.money import format_yuan, round_half_up_div, yuan_to_fen
 from yuexiu_desk.errors import UserError
+from yuexiu_desk.services.access import require
 from yuexiu_desk.services.units import find_unit_id_by_code
 from yuexiu_desk.storage.billing_models import (
     Account,
@@ -404,6 +405,7 @@ def run_bills(
     (even a voided one, which was corrected by hand) is skipped. Credit a household holds is applied to
     the new bills at once.
     """
+    require(session, "bill.run")
     check_run_period(session, period)
     kinds = [k for k in charge_kinds(session) if k.in_bill_run]
     done = set(
@@ -557,6 +559,7 @@ def add_bill(
     rules: BillingRules = DEFAULT_BILLING,
 ) -> uuid.UUID:
     """A bill entered by hand: metered water or electricity, damages, a charge the run does not make."""
+    require(session, "bill.run")
     kind = _charge_kind(session, charge_kind)
     amount = yuan_to_fen(amount_yuan, f"{kind.name}金额")
     if amount <= 0:
@@ -606,6 +609,7 @@ def _make_bill(
 def void_bill(session: Session, bill_id: uuid.UUID, reason: str, operator: str) -> None:
     """Void a bill with a reason; money already applied to it becomes the household's credit again, and goes
     to its other open bills at once (oldest first)."""
+    require(session, "bill.void")
     bill = session.get(Bill, bill_id)
     if bill is None:
         raise UserError("找不到这张账单。")
@@ -730,6 +734,7 @@ def record_payment(
     session: Session, data: PaymentInput, operator: str, rules: BillingRules = DEFAULT_BILLING
 ) -> PaymentResult:
     """Money received at the desk: allocated to the chosen bills or the oldest open ones; the rest is credit."""
+    require(session, "payment.record")
     amount = yuan_to_fen(data.amount, "缴费金额")
     if amount <= 0:
         raise UserError("缴费金额必须大于零。")
@@ -836,6 +841,7 @@ def find_payment(session: Session, receipt_no: str) -> Payment:
 
 def void_payment(session: Session, receipt_no: str, reason: str, operator: str) -> None:
     """Void a payment (the receipt is taken back); the bills it paid are open again."""
+    require(session, "payment.void")
     payment = find_payment(session, receipt_no)
     if session.scalar(select(MoneyVoid.id).where(MoneyVoid.payment_id == payment.id)) is not None:
         raise UserError(f"收据 {payment.receipt_no} 已经作废。")

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from yuexiu_desk.clock import local_date
 from yuexiu_desk.domain.billing import DEFAULT_BILLING, BillingRules, Channel, Period
 from yuexiu_desk.errors import UserError
+from yuexiu_desk.services.access import require
 from yuexiu_desk.services.billing import closed_periods, next_number
 from yuexiu_desk.storage.billing_models import Bill, MoneyVoid, MonthClose, Payment
 from yuexiu_desk.storage.models import HouseholdMember, Lease, Unit
@@ -333,6 +334,7 @@ def close_month(
     session: Session, period: Period, operator: str, rules: BillingRules = DEFAULT_BILLING
 ) -> FundFigures:
     """Close a month that has ended and reconciles with the bank; its totals are frozen with the close."""
+    require(session, "month.close")
     from yuexiu_desk.services.reconcile import reconciliation
 
     today = local_date(session.info["clock"].now())
@@ -367,6 +369,7 @@ def close_month(
 
 def reopen_month(session: Session, period: Period, reason: str, operator: str) -> None:
     """Reopen a closed month (反结账), logged with the reason; later months must be reopened first."""
+    require(session, "month.reopen")
     closed = closed_periods(session)
     if str(period) not in closed:
         raise UserError(f"{period.label}没有结账，无需反结账。")

@@ -27,6 +27,7 @@ from yuexiu_desk.domain.money import format_yuan, yuan_to_fen
 from yuexiu_desk.domain.units import UnitStatus
 from yuexiu_desk.errors import UserError
 from yuexiu_desk.formdefs import FormDefinition, SectionType, load_form
+from yuexiu_desk.services.access import require
 from yuexiu_desk.services.units import change_status
 from yuexiu_desk.storage.models import Handover, HandoverDamage, HandoverValue, Lease, Unit
 
@@ -131,6 +132,7 @@ def _existing(session: Session, lease_no: str, kind: str) -> Handover | None:
 
 def record_checkin(session: Session, lease_no: str, data: HandoverInput, operator: str) -> uuid.UUID:
     """Save the check-in handover of an active lease (all readings, keys and checklist items answered)."""
+    require(session, "handover.record")
     lease = _lease(session, lease_no)
     if _existing(session, lease.lease_no, CHECKIN) is not None:
         raise UserError(f"合同 {lease.lease_no} 已办理入住交接，不能重复办理。")
@@ -171,6 +173,7 @@ def record_moveout(
     session: Session, lease_no: str, data: MoveOutInput, operator: str, rules: LeaseRules = DEFAULT_RULES
 ) -> Settlement:
     """Save the move-out inspection and settlement, end the lease, and free the unit through an 异动."""
+    require(session, "handover.record")
     lease = _lease(session, lease_no)
     checkin = _existing(session, lease.lease_no, CHECKIN)
     move_out = data.move_out_date or data.held_on

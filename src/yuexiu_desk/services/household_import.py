@@ -71,6 +71,7 @@ from yuexiu_desk.export.household_template import (
     YES,
     TemplateColumn,
 )
+from yuexiu_desk.services.access import require
 from yuexiu_desk.services.households import HouseholdInput, MemberInput, register_household
 from yuexiu_desk.services.leases import SignLease, record_filing, sign_lease
 from yuexiu_desk.storage.bulk import execute_many, new_ids, page_cache, stored_value
@@ -151,6 +152,7 @@ def import_households(
     everything, including the services' own checks, and leaves the store unchanged. bulk chooses the
     writer (None: by the size of the file); both enforce the same rules.
     """
+    require(session, "import.households")
     today = local_date(session.info["clock"].now())
     problems: list[ImportProblem] = []
     warnings: list[ImportProblem] = []

@@ -22,6 +22,7 @@ from yuexiu_desk.domain.leases import CURRENT_STATUSES, RentTier
 from yuexiu_desk.domain.money import yuan_to_fen
 from yuexiu_desk.errors import UserError
 from yuexiu_desk.services import people
+from yuexiu_desk.services.access import require
 from yuexiu_desk.storage.models import Household, HouseholdMember, Lease, Unit
 
 
@@ -51,6 +52,7 @@ def _member_error(position: int, name: str, exc: UserError) -> UserError:
 
 def register_household(session: Session, data: HouseholdInput) -> uuid.UUID:
     """Check every member and save the household in one go; nothing is saved if any member is wrong."""
+    require(session, "household.edit")
     if not data.members:
         raise UserError("请至少登记一位家庭成员（承租人本人）。")
     now = session.info["clock"].now()

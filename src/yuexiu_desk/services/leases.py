@@ -27,6 +27,7 @@ from yuexiu_desk.domain.leases import (
 from yuexiu_desk.domain.money import fen_to_decimal, yuan_to_fen
 from yuexiu_desk.domain.units import UnitStatus
 from yuexiu_desk.errors import UserError
+from yuexiu_desk.services.access import require
 from yuexiu_desk.services.units import change_status, find_unit_id_by_code
 from yuexiu_desk.storage.db import require_station
 from yuexiu_desk.storage.models import Handover, Household, HouseholdMember, Lease, RentStandard, Unit
@@ -97,6 +98,7 @@ def sign_lease(
     session: Session, data: SignLease, operator: str, rules: LeaseRules = DEFAULT_RULES
 ) -> uuid.UUID:
     """Sign a lease for a vacant or reserved unit; the unit becomes occupied through an 异动 event."""
+    require(session, "lease.edit")
     household = session.get(Household, data.household_id)
     if household is None:
         raise UserError("找不到这一户，请先登记家庭信息。")
@@ -232,6 +234,7 @@ def _active_lease(session: Session, lease_no: str) -> Lease:
 
 def record_filing(session: Session, lease_no: str, filed_on: date, reference: str) -> None:
     """L3: the lease was filed with the bureau on filed_on under the bureau's reference."""
+    require(session, "lease.edit")
     lease = _active_lease(session, lease_no)
     if filed_on < lease.signed_on:
         raise UserError(f"备案日期 {filed_on} 早于签约日期 {lease.signed_on}，请核对。")
@@ -314,6 +317,7 @@ def renew_lease(
 
     The renewed term is filed with the bureau again (L3), so its filing starts empty.
     """
+    require(session, "lease.edit")
     old = _current(session, lease_no)
     if old.status != LeaseStatus.ACTIVE.value:
         raise UserError(f"合同 {old.lease_no} 已解除，不能续签；如需继续租住请重新配租签约。")
@@ -347,6 +351,7 @@ def change_rent_tier(
     session: Session, lease_no: str, tier: RentTier, effective_from: date, reason: str, operator: str
 ) -> uuid.UUID:
     """L6: the household's rent tier changes from a date (e.g. a low-income reduction is granted or ends)."""
+    require(session, "lease.edit")
     old = _current(session, lease_no)
     if tier.value == old.rent_tier:
         raise UserError(f"合同 {old.lease_no} 已经是{tier.label}，无需变更。")
@@ -385,6 +390,7 @@ def terminate_lease(
 
     The unit stays occupied until the move-out inspection (services.handover.record_moveout) frees it.
     """
+    require(session, "lease.edit")
     lease = _current(session, lease_no)
     if lease.status == LeaseStatus.TERMINATED.value:
         raise UserError(f"合同 {lease.lease_no} 已于 {lease.ended_on} 解除，等待退出交接。")

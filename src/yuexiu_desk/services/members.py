@@ -24,6 +24,7 @@ from yuexiu_desk.domain.leases import CURRENT_STATUSES
 from yuexiu_desk.domain.money import format_yuan, yuan_to_fen
 from yuexiu_desk.errors import UserError
 from yuexiu_desk.services import people
+from yuexiu_desk.services.access import require
 from yuexiu_desk.services.households import MemberInput
 from yuexiu_desk.storage.models import Household, HouseholdMember, Lease, MemberChange, Unit
 
@@ -356,6 +357,7 @@ def add_member(
 ) -> uuid.UUID:
     """新增成员: someone joins the household on effective_on. The same checks as registration (D1–D4 ID,
     D6 phone, relation, income in fen), plus: not the leaseholder, not already in a household."""
+    require(session, "household.edit")
     household = _open_household(session, household_id)
     today = _today(session)
     name = data.name.strip()
@@ -426,6 +428,7 @@ def remove_member(
 
     The leaseholder cannot leave this way: the lease names them, so it must be changed or ended first.
     """
+    require(session, "household.edit")
     member = _member(session, member_id)
     _still_member(member)
     if member.is_leaseholder:
@@ -462,6 +465,7 @@ def change_member(
 ) -> list[ChangeKind]:
     """修改就业/收入/特殊群体: None leaves a field as it is; annual_income is yuan as typed ("" = not declared),
     flags the full new set. One MemberChange per field that really changes; returns their kinds."""
+    require(session, "household.edit")
     member = _member(session, member_id)
     _still_member(member)
     household = _open_household(session, member.household_id)

@@ -11,6 +11,7 @@ from yuexiu_desk.domain.billing import DEFAULT_BILLING, BillingRules, Channel, P
 from yuexiu_desk.export.fund_report import FundReport, write_fund_report
 from yuexiu_desk.export.rent_ledger import LedgerRow, write_rent_ledger
 from yuexiu_desk.services import funds
+from yuexiu_desk.services.access import require
 from yuexiu_desk.storage.db import require_station
 
 
@@ -36,6 +37,7 @@ def ledger_rows(
 
 
 def export_rent_ledger(session: Session, period: Period, out: Path) -> int:
+    require(session, "money.export")
     station = require_station(session)
     return write_rent_ledger(ledger_rows(session, period), period.label, station.name, out)
 
@@ -72,6 +74,7 @@ def fund_report(
 
 
 def export_fund_report(session: Session, period: Period, out: Path) -> funds.FundFigures:
+    require(session, "money.export")
     figures = funds.fund_figures(session, period)
     write_fund_report(fund_report(session, period, figures=figures), out)
     return figures

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from yuexiu_desk.domain.identity import mask_id_number, mask_phone
 from yuexiu_desk.errors import UserError
+from yuexiu_desk.services.access import require
 from yuexiu_desk.storage.models import HouseholdMember, RevealLog
 
 MIN_REVEAL_REASON = 2
@@ -49,6 +50,7 @@ def members_with_id_number(session: Session, number: str) -> list[HouseholdMembe
 def _reveal(
     session: Session, member_id: uuid.UUID, field: str, reason: str, operator: str
 ) -> HouseholdMember:
+    require(session, "personal.reveal")
     if len(reason.strip()) < MIN_REVEAL_REASON:
         raise UserError("查看完整信息需要说明理由（例如“办理备案核对证件”），该操作会被记录。")
     member = session.get(HouseholdMember, member_id)

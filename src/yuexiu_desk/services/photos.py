@@ -30,6 +30,7 @@ from yuexiu_desk.files import write_atomically
 from yuexiu_desk.formdefs import FormDefinition, SectionType, load_form
 from yuexiu_desk.paths import StationPaths
 from yuexiu_desk.printing.photo_pages import AppendixPhoto
+from yuexiu_desk.services.access import require
 from yuexiu_desk.services.handover import CHECKIN, MOVEOUT
 from yuexiu_desk.storage.models import Handover, HandoverPhoto, Lease
 
@@ -369,6 +370,7 @@ def attach_photos(
 ) -> AttachReport:
     """Attach several photos, each on its own: one that cannot be attached is reported and the others
     (and whatever the session already holds, e.g. the handover saved just before) are kept."""
+    require(session, "document.file")
     attached: list[uuid.UUID] = []
     failed: list[PhotoFailure] = []
     try:

@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 from yuexiu_desk.domain.billing import CHANNEL_LABELS, Channel, Period
 from yuexiu_desk.domain.money import FEN_PER_YUAN, format_yuan
 from yuexiu_desk.errors import EnvironmentProblem, UserError
+from yuexiu_desk.services.access import require
 from yuexiu_desk.services.billing import find_payment, require_open
 from yuexiu_desk.storage.billing_models import MoneyVoid, Payment, Setting, StatementLine
 from yuexiu_desk.storage.models import Unit
@@ -594,6 +595,7 @@ def import_statement(
     (or an overlapping one) can be imported again. A mapping that reads the file is remembered for
     statements with the same header.
     """
+    require(session, "reconcile.edit")
     require_open(session, period, "导入银行流水")
     known = remembered_mappings(session)
     statement = read_statement(path, mapping, known.get)
@@ -696,6 +698,7 @@ def match_month(session: Session, period: Period, operator: str) -> MatchResult:
     reference (in the reference column, or written in the summary) and amount, then the only payment of
     the same amount within MATCH_WINDOW_DAYS when that payment fits no other line. Proposals wait for
     confirm_matches; anything ambiguous stays unmatched for a person to decide."""
+    require(session, "reconcile.edit")
     require_open(session, period, "匹配银行流水")
     voided = _voided_payment_ids(session)
     lines = list(
@@ -823,6 +826,7 @@ def confirm_matches(
     session: Session, period: Period, line_ids: Sequence[uuid.UUID] | None, operator: str
 ) -> int:
     """Confirm proposed matches of the month (all of them when line_ids is None); returns how many."""
+    require(session, "reconcile.edit")
     require_open(session, period, "确认对账")
     voided = _voided_payment_ids(session)
     if line_ids is None:
@@ -863,6 +867,7 @@ def match_manually(session: Session, line_id: uuid.UUID, receipt_no: str, operat
     """A person pairs a statement line with a payment by its receipt number; the pair counts as confirmed.
     Amounts may differ (a fee deducted, two transfers for one receipt): the difference stays visible and
     keeps the month from reconciling until it is explained."""
+    require(session, "reconcile.edit")
     line = _line(session, line_id)
     require_open(session, Period.parse(line.period), "匹配银行流水")
     if line.payment_id is not None:
@@ -888,6 +893,7 @@ def match_manually(session: Session, line_id: uuid.UUID, receipt_no: str, operat
 
 def unmatch(session: Session, line_id: uuid.UUID, operator: str) -> None:
     """Undo a match (proposed or confirmed); a confirmed one only while its month is open."""
+    require(session, "reconcile.edit")
     line = _line(session, line_id)
     if line.payment_id is None:
         raise UserError(f"第 {line.line_no} 行流水（{line.booked_on}）没有匹配收款。")

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from stdnum.iso7064 import mod_11_2
 
 from yuexiu_desk.clock import Clock, local_date
+from yuexiu_desk.domain.access import system_operator
 from yuexiu_desk.domain.billing import Period
 from yuexiu_desk.domain.leases import LeaseStatus, RentTier, add_months, lease_end, monthly_rent_fen
 from yuexiu_desk.domain.units import TRANSITIONS, UnitCode, UnitStatus
@@ -140,6 +141,9 @@ def create_demo_station(session: Session, seed: int = 194) -> StationInfo:
     from yuexiu_desk.services.demo_money import install_demo_money
 
     install_demo_money(session, rng)
+    from yuexiu_desk.services.users import install_demo_accounts
+
+    install_demo_accounts(session)
     info = station_info(session)
     assert info is not None
     return info
@@ -225,7 +229,7 @@ def install_demo(paths: StationPaths, force: bool = False, clock: Clock | None =
                 "演示数据不会覆盖它；确需覆盖请加 --force（会先自动备份）。"
             )
         if existing is None:
-            with store.unit_of_work("演示数据") as session:
+            with store.unit_of_work(system_operator("演示数据")) as session:
                 info = create_demo_station(session)
             with store.read() as session:
                 write_demo_statement(session, paths.root)
@@ -238,7 +242,7 @@ def install_demo(paths: StationPaths, force: bool = False, clock: Clock | None =
     remove_database_files(build)
     fresh = Store.open(build, clock)
     try:
-        with fresh.unit_of_work("演示数据") as session:
+        with fresh.unit_of_work(system_operator("演示数据")) as session:
             info = create_demo_station(session)
     finally:
         fresh.close()  # the last connection closing folds the WAL into the file

@@ -23,6 +23,7 @@ from yuexiu_desk.domain.units import (
     hundredths_to_area,
 )
 from yuexiu_desk.errors import UserError
+from yuexiu_desk.services.access import require
 from yuexiu_desk.storage.models import Building, ChangeEvent, Unit
 
 
@@ -313,6 +314,7 @@ def change_status(
     session: Session, unit_id: uuid.UUID, target: UnitStatus, reason: str, operator: str
 ) -> ChangeEventRow:
     """Move a unit to another status, recording the 异动 with who, when and why."""
+    require(session, "unit.edit")
     unit = session.get(Unit, unit_id)
     if unit is None:
         raise UserError("找不到这个房源，无法变更房态。")

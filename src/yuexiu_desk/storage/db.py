@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from yuexiu_desk.clock import Clock, SystemClock
+from yuexiu_desk.domain.access import OPERATOR_KEY, SIGN_IN_KEY, Operator
 from yuexiu_desk.errors import EnvironmentProblem, UserError
 from yuexiu_desk.paths import StationPaths
 from yuexiu_desk.storage import journal  # noqa: F401  (registers the change-journal hook)
@@ -107,6 +108,10 @@ class Store:
             engine.execution_options(**{WRITE_OPTION: True}), expire_on_commit=False
         )
         self._station_id: Any = None
+        # Who acts on this store: set by signing in (the desk's login, the CLI's credentials). When unset and
+        # sign_in_prompt is given, the first write or reveal asks for credentials through it.
+        self.operator: Operator | None = None
+        self.sign_in_prompt: Callable[[], Operator] | None = None
 
     @classmethod
     def open(cls, paths: StationPaths, clock: Clock | None = None) -> Store:
@@ -142,16 +147,32 @@ class Store:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        """A session for reading; it never commits."""
+        """A session for reading; it never commits. Services that reveal personal data check its operator."""
         with self._sessions() as session:
             session.info["clock"] = self.clock
+            session.info[OPERATOR_KEY] = self.operator
+            if self.operator is None and self.sign_in_prompt is not None:
+                session.info[SIGN_IN_KEY] = self._prompt_once
             yield session
 
+    def _prompt_once(self) -> Operator:
+        assert self.sign_in_prompt is not None
+        if self.operator is None:
+            self.operator = self.sign_in_prompt()
+        return self.operator
+
     @contextmanager
-    def unit_of_work(self, operator: str = DEFAULT_OPERATOR) -> Iterator[Session]:
-        """One user action: commits when the block ends, rolls back everything on any error."""
+    def unit_of_work(self, operator: Operator | None = None) -> Iterator[Session]:
+        """One user action by the operator given (internal writers) or the one signed in: commits when the
+        block ends, rolls back everything on any error."""
+        if operator is None:
+            if self.operator is None and self.sign_in_prompt is not None:
+                self._prompt_once()
+            operator = self.operator
         with self._write_sessions() as session:
-            session.info["operator"] = operator
+            # The name recorded as 经办人 on what this action writes; the checks use the operator itself.
+            session.info["operator"] = operator.name if operator is not None else DEFAULT_OPERATOR
+            session.info[OPERATOR_KEY] = operator
             session.info["clock"] = self.clock
             with session.begin():
                 session.info["station_id"] = self.station_id(session)

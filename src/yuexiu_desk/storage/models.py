@@ -372,3 +372,22 @@ class HandoverPhoto(Base):
     caption: Mapped[str] = mapped_column(Text, default="")
     operator: Mapped[str] = mapped_column(String(50))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class UserAccount(Base):
+    """A person who signs in at the desk, with their role (岗位). Local to the station: never sent to the
+    bureau, so not journaled. The password is kept only as an Argon2id hash."""
+
+    __tablename__ = "user_account"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    login: Mapped[str] = mapped_column(String(50), unique=True)
+    name: Mapped[str] = mapped_column(String(50))
+    role: Mapped[str] = mapped_column(String(30))
+    password_hash: Mapped[str] = mapped_column(Text)
+    # Consecutive failures since the last good sign-in; from the fifth on, each adds a growing wait.
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    retry_after: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    disabled: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

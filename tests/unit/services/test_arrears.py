@@ -7,6 +7,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
+from yuexiu_desk.domain.access import system_operator
 from yuexiu_desk.domain.billing import DEFAULT_BILLING, BillingRules, DunningMethod, DunningStage, Period
 from yuexiu_desk.errors import UserError
 from yuexiu_desk.services import arrears as svc
@@ -48,7 +49,7 @@ def test_months_overdue_count_only_bills_past_their_due_day(demo_store: Store) -
     for row in rows:
         for period, _fen in row.overdue_periods:
             assert DEFAULT_BILLING.due_on(Period.parse(period)) < TODAY
-    with demo_store.unit_of_work("财务") as session:
+    with demo_store.unit_of_work(system_operator("财务")) as session:
         billing.run_bills(session, Period(2026, 11), "财务")
         after = {r.household_id: r.months_overdue for r in svc.arrears(session)}
     assert after == {r.household_id: r.months_overdue for r in rows}
@@ -73,7 +74,7 @@ def test_ageing_is_cumulative_not_consecutive(demo_store: Store) -> None:
         row = svc.arrears(session, stage=DunningStage.TERMINATION)[0]
         bills = billing.open_bills(session, row.household_id)
     middle = bills[len(bills) // 2]
-    with demo_store.unit_of_work("财务") as session:
+    with demo_store.unit_of_work(system_operator("财务")) as session:
         billing.record_payment(
             session,
             billing.PaymentInput(
@@ -101,7 +102,7 @@ def test_dunning_steps_are_dated_records_with_proof(demo_store: Store) -> None:
         svc.record_dunning(
             session, svc.DunningInput(row.unit_code, DunningMethod.PHONE, TODAY + timedelta(days=1)), "王芳"
         )
-    with demo_store.unit_of_work("王芳") as session:
+    with demo_store.unit_of_work(system_operator("王芳")) as session:
         svc.record_dunning(
             session,
             svc.DunningInput(row.unit_code, DunningMethod.PHONE, TODAY, "答应周五前缴清", "通话记录 14:05"),
@@ -141,7 +142,7 @@ def _has_lease(session, code: str) -> bool:  # type: ignore[no-untyped-def]
 
 
 def test_notices_are_numbered_and_recorded_per_household(demo_store: Store) -> None:
-    with demo_store.unit_of_work("王芳") as session:
+    with demo_store.unit_of_work(system_operator("王芳")) as session:
         issued = svc.issue_notices(session, stage=DunningStage.NOTICE, operator="王芳")
         more = svc.issue_notices(session, unit_codes=[issued[0].row.unit_code], operator="王芳")
         recorded = session.scalar(

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from yuexiu_desk.clock import FixedClock
+from yuexiu_desk.domain.access import system_operator
 from yuexiu_desk.domain.units import UnitStatus
 from yuexiu_desk.errors import EnvironmentProblem, UserError
 from yuexiu_desk.paths import StationPaths
@@ -117,7 +118,7 @@ def test_restore_brings_the_data_back_and_keeps_the_current_database(
     code = occupied_unit(store)
     saved = backups.make_backup(store)
     clock.advance(timedelta(hours=2))
-    with store.unit_of_work() as session:
+    with store.unit_of_work(system_operator("测试")) as session:
         unit_id = unit_svc.find_unit_id_by_code(session, code)
         unit_svc.change_status(session, unit_id, UnitStatus.UNDER_REPAIR, "卫生间漏水维修", "测试")
     store.close()

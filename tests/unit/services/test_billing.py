@@ -11,6 +11,7 @@ from datetime import date
 import pytest
 from sqlalchemy import func, select, text
 
+from yuexiu_desk.domain.access import system_operator
 from yuexiu_desk.domain.billing import Channel, Period
 from yuexiu_desk.domain.leases import RentTier
 from yuexiu_desk.domain.money import fen_to_decimal
@@ -49,10 +50,10 @@ def a_paid_up_unit(store: Store) -> tuple[str, uuid.UUID]:
 
 
 def test_bill_run_makes_one_rent_bill_per_active_lease_and_a_rerun_makes_none(demo_store: Store) -> None:
-    with demo_store.unit_of_work("财务") as session:
+    with demo_store.unit_of_work(system_operator("财务")) as session:
         created = billing.run_bills(session, NOVEMBER, "财务")
     assert created == active_leases(demo_store)
-    with demo_store.unit_of_work("财务") as session:
+    with demo_store.unit_of_work(system_operator("财务")) as session:
         assert billing.run_bills(session, NOVEMBER, "财务") == 0
     with demo_store.read() as session:
         pairs = session.execute(select(Bill.lease_no, Bill.charge_kind).where(Bill.period == "2026-11")).all()
@@ -61,7 +62,7 @@ def test_bill_run_makes_one_rent_bill_per_active_lease_and_a_rerun_makes_none(de
 
 def test_bill_for_a_full_month_is_the_lease_rent(demo_store: Store) -> None:
     """R1: a whole month bills the contract's monthly rent exactly."""
-    with demo_store.unit_of_work("财务") as session:
+    with demo_store.unit_of_work(system_operator("财务")) as session:
         billing.run_bills(session, NOVEMBER, "财务")
     with demo_store.read() as session:
         rows = session.execute(
@@ -84,7 +85,7 @@ def test_tier_change_mid_month_bills_each_part_by_its_days(demo_store: Store, cl
         )
         assert lease is not None
         old_rent = lease.monthly_rent_fen
-    with demo_store.unit_of_work("王芳") as session:
+    with demo_store.unit_of_work(system_operator("王芳")) as session:
         change_rent_tier(
             session, lease.lease_no, RentTier.LOW_INCOME, date(2026, 11, 16), "低保证明 2026-118", "王芳"
         )
@@ -109,7 +110,7 @@ def test_a_bill_run_beyond_next_month_is_refused(demo_store: Store) -> None:
 
 
 def test_property_fee_is_a_charge_kind_billed_beside_rent(demo_store: Store) -> None:
-    with demo_store.unit_of_work("站长") as session:
+    with demo_store.unit_of_work(system_operator("站长")) as session:
         billing.configure_charge_kind(session, "property_fee", "1.00", in_bill_run=True)
         created = billing.run_bills(session, NOVEMBER, "财务")
     assert created == 2 * active_leases(demo_store)
@@ -129,7 +130,7 @@ def test_property_fee_is_a_charge_kind_billed_beside_rent(demo_store: Store) -> 
 
 def test_payment_pays_oldest_bills_first_and_the_rest_becomes_credit(demo_store: Store) -> None:
     code, household = a_paid_up_unit(demo_store)
-    with demo_store.unit_of_work("财务") as session:
+    with demo_store.unit_of_work(system_operator("财务")) as session:
         billing.run_bills(session, NOVEMBER, "财务")
         billing.run_bills(session, Period(2026, 12), "财务")
         nov, dec = (
@@ -152,7 +153,7 @@ def test_payment_pays_oldest_bills_first_and_the_rest_becomes_credit(demo_store:
 
 def test_credit_is_applied_to_the_next_bill_run(demo_store: Store) -> None:
     code, household = a_paid_up_unit(demo_store)
-    with demo_store.unit_of_work("财务") as session:
+    with demo_store.unit_of_work(system_operator("财务")) as session:
         billing.record_payment(session, billing.PaymentInput(code, "100.00", Channel.CASH), "财务")
         billing.run_bills(session, NOVEMBER, "财务")
         bills = billing.open_bills(session, household)
@@ -161,7 +162,7 @@ def test_credit_is_applied_to_the_next_bill_run(demo_store: Store) -> None:
 
 
 def test_chosen_bills_are_paid_even_when_older_ones_are_open(demo_store: Store) -> None:
-    with demo_store.unit_of_work("财务") as session:
+    with demo_store.unit_of_work(system_operator("财务")) as session:
         billing.run_bills(session, NOVEMBER, "财务")
         household = session.scalar(
             select(Account.household_id)
@@ -209,7 +210,7 @@ def test_payment_on_unknown_or_vacant_unit_is_refused(demo_store: Store) -> None
 
 def test_a_bank_reference_is_taken_once_until_its_payment_is_voided(demo_store: Store) -> None:
     code, _household = a_paid_up_unit(demo_store)
-    with demo_store.unit_of_work("财务") as session:
+    with demo_store.unit_of_work(system_operator("财务")) as session:
         first = billing.record_payment(
             session, billing.PaymentInput(code, "10", Channel.BANK_TRANSFER, "B-77"), "财务"
         )
@@ -217,7 +218,7 @@ def test_a_bank_reference_is_taken_once_until_its_payment_is_voided(demo_store: 
         billing.record_payment(
             session, billing.PaymentInput(code, "10", Channel.BANK_TRANSFER, "B-77"), "财务"
         )
-    with demo_store.unit_of_work("财务") as session:
+    with demo_store.unit_of_work(system_operator("财务")) as session:
         billing.void_payment(session, first.receipt_no, "金额录错", "财务")
         again = billing.record_payment(
             session, billing.PaymentInput(code, "12", Channel.BANK_TRANSFER, "B-77"), "财务"
@@ -227,7 +228,7 @@ def test_a_bank_reference_is_taken_once_until_its_payment_is_voided(demo_store: 
 
 def test_receipt_numbers_follow_on_without_gaps(demo_store: Store) -> None:
     code, _household = a_paid_up_unit(demo_store)
-    with demo_store.unit_of_work("财务") as session:
+    with demo_store.unit_of_work(system_operator("财务")) as session:
         numbers = [
             billing.record_payment(session, billing.PaymentInput(code, "1", Channel.CASH), "财务").receipt_no
             for _ in range(3)
@@ -239,7 +240,7 @@ def test_receipt_numbers_follow_on_without_gaps(demo_store: Store) -> None:
 
 def test_voiding_a_payment_reopens_its_bills_and_keeps_every_row(demo_store: Store) -> None:
     code, household = a_paid_up_unit(demo_store)
-    with demo_store.unit_of_work("财务") as session:
+    with demo_store.unit_of_work(system_operator("财务")) as session:
         billing.run_bills(session, NOVEMBER, "财务")
         owed = billing.open_bills(session, household)[0].open_fen
         paid = billing.record_payment(session, billing.PaymentInput(code, yuan(owed), Channel.CASH), "财务")
@@ -263,7 +264,7 @@ def test_voiding_a_payment_reopens_its_bills_and_keeps_every_row(demo_store: Sto
         )
     with pytest.raises(UserError, match="已经作废"), demo_store.unit_of_work() as session:
         billing.void_payment(session, paid.receipt_no, "再次作废", "财务")
-    with demo_store.unit_of_work("财务") as session:
+    with demo_store.unit_of_work(system_operator("财务")) as session:
         fresh = billing.record_payment(session, billing.PaymentInput(code, "5", Channel.CASH), "财务")
     with pytest.raises(UserError, match="作废原因"), demo_store.unit_of_work() as session:
         billing.void_payment(session, fresh.receipt_no, " ", "财务")
@@ -283,7 +284,7 @@ def test_money_rows_cannot_be_deleted_or_edited(demo_store: Store) -> None:
 
 def test_voided_bill_money_becomes_credit_for_the_next_bill(demo_store: Store) -> None:
     code, household = a_paid_up_unit(demo_store)
-    with demo_store.unit_of_work("财务") as session:
+    with demo_store.unit_of_work(system_operator("财务")) as session:
         billing.run_bills(session, NOVEMBER, "财务")
         bill = billing.open_bills(session, household)[0]
         owed = bill.open_fen
@@ -298,7 +299,7 @@ def test_voided_bill_money_becomes_credit_for_the_next_bill(demo_store: Store) -
 
 def test_manual_water_bill_and_unknown_charge_kind(demo_store: Store) -> None:
     code, household = a_paid_up_unit(demo_store)
-    with demo_store.unit_of_work("财务") as session:
+    with demo_store.unit_of_work(system_operator("财务")) as session:
         billing.add_bill(session, code, "water", Period(2026, 10), "36.50", "水表 120→131 吨", "财务")
         open_ = billing.open_bills(session, household)
     assert [(b.charge_name, b.amount_fen) for b in open_] == [("水费", 3650)]
@@ -309,7 +310,7 @@ def test_manual_water_bill_and_unknown_charge_kind(demo_store: Store) -> None:
 def test_final_month_is_rebilled_to_the_move_out_day_and_the_deposit_pays_the_rest(demo_store: Store) -> None:
     """R1 at move-out: a month billed in full is voided and billed again for the days lived there."""
     code, household = a_paid_up_unit(demo_store)
-    with demo_store.unit_of_work("财务") as session:
+    with demo_store.unit_of_work(system_operator("财务")) as session:
         billing.run_bills(session, NOVEMBER, "财务")
         lease = billing.current_lease_for_unit(session, code)
         rent, deposit = lease.monthly_rent_fen, lease.deposit_fen

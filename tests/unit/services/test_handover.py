@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from yuexiu_desk.clock import FixedClock, local_date
+from yuexiu_desk.domain.access import system_operator
 from yuexiu_desk.domain.leases import LeaseStatus
 from yuexiu_desk.domain.money import format_yuan
 from yuexiu_desk.domain.units import ChangeKind, UnitStatus
@@ -47,7 +48,7 @@ def test_checkin_saves_every_answer_under_the_form_keys(
     demo_store: Store, lease: Lease, clock: FixedClock
 ) -> None:
     today = local_date(clock.now())
-    with demo_store.unit_of_work("李明") as session:
+    with demo_store.unit_of_work(system_operator("李明")) as session:
         svc.record_checkin(
             session, lease.lease_no, svc.HandoverInput(today, **full_answers("checkin")), "李明"
         )
@@ -118,7 +119,7 @@ def test_moveout_settles_rent_to_the_day_damages_and_deposit_and_frees_the_unit(
         damages=[("卫生间镜子破裂", "120.00"), ("入户门锁损坏", "85.5")],
         **full_answers("moveout", "180.25"),
     )
-    with demo_store.unit_of_work("李明") as session:
+    with demo_store.unit_of_work(system_operator("李明")) as session:
         settlement = svc.record_moveout(session, lease.lease_no, data, "李明")
     days = move_out.day
     import calendar
@@ -243,7 +244,7 @@ def test_a_checkin_stays_with_the_lease_through_a_change_of_version(
     from yuexiu_desk.services.leases import change_rent_tier
 
     today = local_date(clock.now())
-    with demo_store.unit_of_work("李明") as session:
+    with demo_store.unit_of_work(system_operator("李明")) as session:
         svc.record_checkin(
             session, lease.lease_no, svc.HandoverInput(today, **full_answers("checkin")), "李明"
         )

@@ -24,6 +24,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from stdnum.iso7064 import mod_11_2
 
+from yuexiu_desk.domain.access import system_operator
 from yuexiu_desk.domain.households import SpecialGroup
 from yuexiu_desk.domain.identity import mask_id_number
 from yuexiu_desk.domain.leases import LeaseStatus, RentTier
@@ -208,7 +209,7 @@ def state(store: Store) -> tuple[Any, ...]:
 
 
 def run_import(store: Store, path: Path, bulk: bool, dry_run: bool = False) -> ImportReport:
-    with store.unit_of_work(OPERATOR) as session:
+    with store.unit_of_work(system_operator(OPERATOR)) as session:
         return import_households(session, path, OPERATOR, dry_run=dry_run, bulk=bulk)
 
 
@@ -348,7 +349,7 @@ def test_bulk_writer_writes_what_the_services_write(
     """The bulk path (bureau-size files) makes the same rows as register_household + sign_lease + record_filing."""
     path = write_book(tmp_path, *good_rows(station))
     taken = {}
-    with demo_store.unit_of_work(OPERATOR) as session:
+    with demo_store.unit_of_work(system_operator(OPERATOR)) as session:
         for bulk in (False, True):
             trial = session.begin_nested()
             import_households(session, path, OPERATOR, bulk=bulk)

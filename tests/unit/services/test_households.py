@@ -6,6 +6,7 @@ import pytest
 from sqlalchemy import func, select
 from stdnum.iso7064 import mod_11_2
 
+from yuexiu_desk.domain.access import system_operator
 from yuexiu_desk.domain.households import SpecialGroup
 from yuexiu_desk.errors import UserError
 from yuexiu_desk.services import people
@@ -109,10 +110,10 @@ def test_revealing_a_full_number_needs_a_reason_and_is_logged(demo_store: Store)
     with demo_store.unit_of_work() as session:
         household_id = register_household(session, household(leaseholder()))
         member_id = session.get(Household, household_id).members[0].id  # type: ignore[union-attr]
-    with pytest.raises(UserError, match="理由"), demo_store.unit_of_work("李明") as session:
+    with pytest.raises(UserError, match="理由"), demo_store.unit_of_work(system_operator("李明")) as session:
         people.reveal_id_number(session, member_id, "", "李明")
     assert count(demo_store, RevealLog) == 0
-    with demo_store.unit_of_work("李明") as session:
+    with demo_store.unit_of_work(system_operator("李明")) as session:
         assert people.reveal_id_number(session, member_id, "办理备案核对证件", "李明") == LEASEHOLDER_ID
     with demo_store.read() as session:
         entry = session.scalars(select(RevealLog)).one()

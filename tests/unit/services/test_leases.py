@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from stdnum.iso7064 import mod_11_2
 
 from yuexiu_desk.clock import FixedClock, local_date
+from yuexiu_desk.domain.access import system_operator
 from yuexiu_desk.domain.leases import LeaseStatus, RentTier, TerminationKind
 from yuexiu_desk.domain.units import ChangeKind, UnitStatus
 from yuexiu_desk.errors import UserError
@@ -65,7 +66,7 @@ def test_sign_a_lease_sets_rent_and_occupies_the_unit(demo_store: Store, clock: 
     code = vacant_code(demo_store, "两室一厅")
     today = local_date(clock.now())
     start = today + timedelta(days=5)
-    with demo_store.unit_of_work("李明") as session:
+    with demo_store.unit_of_work(system_operator("李明")) as session:
         lease_id = svc.sign_lease(
             session, svc.SignLease(household_id, code, start, 36, deposit="1000"), "李明"
         )

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from stdnum.iso7064 import mod_11_2
 
 from yuexiu_desk.clock import FixedClock, local_date
+from yuexiu_desk.domain.access import system_operator
 from yuexiu_desk.domain.households import SpecialGroup
 from yuexiu_desk.domain.identity import IdKind
 from yuexiu_desk.errors import UserError
@@ -81,7 +82,7 @@ def newborn(**changes: str) -> MemberInput:
 def add(
     store: Store, household_id: uuid.UUID, data: MemberInput, on: date, reason: str = "新生儿落户"
 ) -> uuid.UUID:
-    with store.unit_of_work(OPERATOR) as session:
+    with store.unit_of_work(system_operator(OPERATOR)) as session:
         return add_member(session, household_id, data, on, reason, OPERATOR)
 
 
@@ -138,7 +139,7 @@ def test_d3_d4_legacy_and_permanent_residence_numbers_join_like_at_registration(
         today,
     )
     assert stored(demo_store, legacy).birth_date == date(1949, 12, 31)
-    with demo_store.unit_of_work(OPERATOR) as session:
+    with demo_store.unit_of_work(system_operator(OPERATOR)) as session:
         assert people.reveal_id_number(session, legacy, "核对证件", OPERATOR) == "11010519491231002X"
     assert stored(demo_store, foreign).id_kind == IdKind.PERMANENT_RESIDENCE.value
 
@@ -218,7 +219,7 @@ def test_after_leaving_one_household_a_person_can_join_another(
         target = next(r for r in list_households(session) if r.id != family.id and r.unit_code)
     leaving = family.members[-1]
     number = stored(demo_store, leaving.id).id_number
-    with demo_store.unit_of_work(OPERATOR) as session:
+    with demo_store.unit_of_work(system_operator(OPERATOR)) as session:
         remove_member(session, leaving.id, today, "投靠亲属", OPERATOR)
     moved = add(
         demo_store,
@@ -246,7 +247,10 @@ def test_effective_dates_run_from_the_first_lease_start_to_the_rules_limit(
 
 
 def test_the_days_ahead_are_a_setting(demo_store: Store, family: HouseholdRow, today: date) -> None:
-    with pytest.raises(UserError, match="今天起 0 天内"), demo_store.unit_of_work(OPERATOR) as session:
+    with (
+        pytest.raises(UserError, match="今天起 0 天内"),
+        demo_store.unit_of_work(system_operator(OPERATOR)) as session,
+    ):
         add_member(session, family.id, newborn(), today + timedelta(days=1), "落户", OPERATOR, MemberRules(0))
 
 
@@ -254,7 +258,7 @@ def test_without_a_lease_the_registration_day_is_the_earliest(demo_store: Store,
     head = MemberInput(
         name="测试甲", relation="本人", id_number=ident("42010219580704002"), phone="13912345678"
     )
-    with demo_store.unit_of_work(OPERATOR) as session:
+    with demo_store.unit_of_work(system_operator(OPERATOR)) as session:
         household_id = register_household(session, HouseholdInput(members=[head]))
     with pytest.raises(UserError, match=f"早于本户的登记日期 {today}"):
         add(demo_store, household_id, newborn(relation="子女", id_number=ADULT_ID), today - timedelta(days=1))
@@ -264,19 +268,25 @@ def test_without_a_lease_the_registration_day_is_the_earliest(demo_store: Store,
 def test_a_household_that_has_moved_out_takes_no_changes(
     demo_store: Store, family: HouseholdRow, today: date
 ) -> None:
-    with demo_store.unit_of_work(OPERATOR) as session:
+    with demo_store.unit_of_work(system_operator(OPERATOR)) as session:
         for lease in session.scalars(select(Lease).where(Lease.household_id == family.id)):
             lease.status = "ended"
     with pytest.raises(UserError, match="已结束并已办理退出"):
         add(demo_store, family.id, newborn(), today)
-    with pytest.raises(UserError, match="已结束并已办理退出"), demo_store.unit_of_work(OPERATOR) as session:
+    with (
+        pytest.raises(UserError, match="已结束并已办理退出"),
+        demo_store.unit_of_work(system_operator(OPERATOR)) as session,
+    ):
         change_member(session, family.members[0].id, today, "复核", OPERATOR, employer="新单位")
 
 
 def test_an_unknown_household_or_member_gets_a_sentence(demo_store: Store, today: date) -> None:
     with pytest.raises(UserError, match="找不到这一户"):
         add(demo_store, uuid.uuid4(), newborn(), today)
-    with pytest.raises(UserError, match="找不到这位家庭成员"), demo_store.unit_of_work(OPERATOR) as session:
+    with (
+        pytest.raises(UserError, match="找不到这位家庭成员"),
+        demo_store.unit_of_work(system_operator(OPERATOR)) as session,
+    ):
         remove_member(session, uuid.uuid4(), today, "迁出", OPERATOR)
 
 
@@ -288,7 +298,7 @@ def test_a_member_leaves_and_still_counts_on_their_last_day(
 ) -> None:
     leaving = family.members[-1]
     on = today + timedelta(days=5)
-    with demo_store.unit_of_work(OPERATOR) as session:
+    with demo_store.unit_of_work(system_operator(OPERATOR)) as session:
         remove_member(session, leaving.id, on, "子女婚后迁出", OPERATOR)
     assert stored(demo_store, leaving.id).left_on == on
     with demo_store.read() as session:
@@ -298,14 +308,17 @@ def test_a_member_leaves_and_still_counts_on_their_last_day(
         (change,) = member_history(session, family.id)
     assert everyone[-1].id == leaving.id and everyone[-1].left_on == on  # those who left come last
     assert (change.kind, change.effective_on, change.old_value) == (ChangeKind.LEFT, on, leaving.relation)
-    with pytest.raises(UserError, match="已登记于"), demo_store.unit_of_work(OPERATOR) as session:
+    with (
+        pytest.raises(UserError, match="已登记于"),
+        demo_store.unit_of_work(system_operator(OPERATOR)) as session,
+    ):
         remove_member(session, leaving.id, on, "再次迁出", OPERATOR)
 
 
 def test_the_leaseholder_cannot_leave(demo_store: Store, family: HouseholdRow, today: date) -> None:
     head = family.members[0]
     assert head.relation == "本人"
-    with pytest.raises(UserError) as info, demo_store.unit_of_work(OPERATOR) as session:
+    with pytest.raises(UserError) as info, demo_store.unit_of_work(system_operator(OPERATOR)) as session:
         remove_member(session, head.id, today, "去世", OPERATOR)
     assert info.value.message == LEASEHOLDER_CANNOT_LEAVE and "租赁合同" in info.value.message
     assert stored(demo_store, head.id).left_on is None
@@ -315,7 +328,7 @@ def test_leaving_before_joining_is_refused(demo_store: Store, family: HouseholdR
     member = family.members[1]
     joined = stored(demo_store, member.id).joined_on
     words = f"早于 {member.name} 的入户日期 {joined}"
-    with pytest.raises(UserError, match=words), demo_store.unit_of_work(OPERATOR) as session:
+    with pytest.raises(UserError, match=words), demo_store.unit_of_work(system_operator(OPERATOR)) as session:
         remove_member(session, member.id, joined - timedelta(days=1), "迁出", OPERATOR)
     assert count(demo_store, MemberChange) == 0
 
@@ -324,9 +337,12 @@ def test_leaving_before_an_earlier_recorded_change_is_refused(
     demo_store: Store, family: HouseholdRow, today: date
 ) -> None:
     member = family.members[1]
-    with demo_store.unit_of_work(OPERATOR) as session:
+    with demo_store.unit_of_work(system_operator(OPERATOR)) as session:
         change_member(session, member.id, today + timedelta(days=3), "换工作", OPERATOR, employer="新单位")
-    with pytest.raises(UserError, match="最近一次变更"), demo_store.unit_of_work(OPERATOR) as session:
+    with (
+        pytest.raises(UserError, match="最近一次变更"),
+        demo_store.unit_of_work(system_operator(OPERATOR)) as session,
+    ):
         remove_member(session, member.id, today + timedelta(days=2), "迁出", OPERATOR)
 
 
@@ -339,7 +355,7 @@ def test_each_changed_field_is_one_change_with_old_and_new_values(
     member = family.members[0]
     old = stored(demo_store, member.id)
     new_groups = {SpecialGroup.DISABLED, SpecialGroup.MOBILITY_IMPAIRED}
-    with demo_store.unit_of_work(OPERATOR) as session:
+    with demo_store.unit_of_work(system_operator(OPERATOR)) as session:
         kinds = change_member(
             session,
             member.id,
@@ -372,7 +388,7 @@ def test_only_fields_that_really_change_are_recorded(
     member = family.members[1]
     old = stored(demo_store, member.id)
     same_income = "" if old.annual_income_fen is None else f"{old.annual_income_fen / 100:.2f}"
-    with demo_store.unit_of_work(OPERATOR) as session:
+    with demo_store.unit_of_work(system_operator(OPERATOR)) as session:
         kinds = change_member(
             session, member.id, today, "更换单位", OPERATOR, employer=" 新单位 ", annual_income=same_income
         )
@@ -385,22 +401,34 @@ def test_nothing_changed_is_said_and_nothing_saved(
 ) -> None:
     member = family.members[1]
     old = stored(demo_store, member.id)
-    with pytest.raises(UserError, match="没有需要保存的变更"), demo_store.unit_of_work(OPERATOR) as session:
+    with (
+        pytest.raises(UserError, match="没有需要保存的变更"),
+        demo_store.unit_of_work(system_operator(OPERATOR)) as session,
+    ):
         change_member(
             session, member.id, today, "复核", OPERATOR, employer=old.employer, flags=set(member.groups)
         )
-    with pytest.raises(UserError, match="没有需要保存的变更"), demo_store.unit_of_work(OPERATOR) as session:
+    with (
+        pytest.raises(UserError, match="没有需要保存的变更"),
+        demo_store.unit_of_work(system_operator(OPERATOR)) as session,
+    ):
         change_member(session, member.id, today, "复核", OPERATOR)
     assert count(demo_store, MemberChange) == 0
 
 
 def test_income_can_be_cleared_and_is_checked(demo_store: Store, family: HouseholdRow, today: date) -> None:
     member = next(m for m in family.members if stored(demo_store, m.id).annual_income_fen is not None)
-    with pytest.raises(UserError, match="负数"), demo_store.unit_of_work(OPERATOR) as session:
+    with (
+        pytest.raises(UserError, match="负数"),
+        demo_store.unit_of_work(system_operator(OPERATOR)) as session,
+    ):
         change_member(session, member.id, today, "复核", OPERATOR, annual_income="-5")
-    with pytest.raises(UserError, match="特殊群体只能是"), demo_store.unit_of_work(OPERATOR) as session:
+    with (
+        pytest.raises(UserError, match="特殊群体只能是"),
+        demo_store.unit_of_work(system_operator(OPERATOR)) as session,
+    ):
         change_member(session, member.id, today, "复核", OPERATOR, flags=["rich"])
-    with demo_store.unit_of_work(OPERATOR) as session:
+    with demo_store.unit_of_work(system_operator(OPERATOR)) as session:
         change_member(session, member.id, today, "失业", OPERATOR, annual_income="")
     assert stored(demo_store, member.id).annual_income_fen is None
     with demo_store.read() as session:
@@ -412,11 +440,17 @@ def test_changes_of_a_member_who_left_or_before_they_joined_are_refused(
     demo_store: Store, family: HouseholdRow, today: date
 ) -> None:
     member = family.members[-1]
-    with pytest.raises(UserError, match="入户日期"), demo_store.unit_of_work(OPERATOR) as session:
+    with (
+        pytest.raises(UserError, match="入户日期"),
+        demo_store.unit_of_work(system_operator(OPERATOR)) as session,
+    ):
         change_member(session, member.id, today - timedelta(days=1), "复核", OPERATOR, employer="甲")
-    with demo_store.unit_of_work(OPERATOR) as session:
+    with demo_store.unit_of_work(system_operator(OPERATOR)) as session:
         remove_member(session, member.id, today, "迁出", OPERATOR)
-    with pytest.raises(UserError, match="已登记于"), demo_store.unit_of_work(OPERATOR) as session:
+    with (
+        pytest.raises(UserError, match="已登记于"),
+        demo_store.unit_of_work(system_operator(OPERATOR)) as session,
+    ):
         change_member(session, member.id, today, "复核", OPERATOR, employer="甲")
 
 
@@ -425,7 +459,7 @@ def test_income_and_health_flags_stay_out_of_the_log(
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="yuexiu_desk")
     member = family.members[0]
-    with demo_store.unit_of_work(OPERATOR) as session:
+    with demo_store.unit_of_work(system_operator(OPERATOR)) as session:
         change_member(
             session,
             member.id,
@@ -449,13 +483,13 @@ def test_history_is_newest_first(
     demo_store: Store, family: HouseholdRow, today: date, clock: FixedClock
 ) -> None:
     member = family.members[1]
-    with demo_store.unit_of_work(OPERATOR) as session:
+    with demo_store.unit_of_work(system_operator(OPERATOR)) as session:
         change_member(session, member.id, today + timedelta(days=2), "换工作", OPERATOR, employer="乙单位")
     clock.advance(timedelta(minutes=1))
     add(demo_store, family.id, newborn(), today)
     clock.advance(timedelta(minutes=1))
     toggled = set(member.groups) ^ {SpecialGroup.MOBILITY_IMPAIRED}
-    with demo_store.unit_of_work(OPERATOR) as session:
+    with demo_store.unit_of_work(system_operator(OPERATOR)) as session:
         change_member(session, member.id, today, "复核", OPERATOR, flags=toggled)
     with demo_store.read() as session:
         history = member_history(session, family.id)

@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 from stdnum.iso7064 import mod_11_2
 
 from yuexiu_desk.clock import FixedClock, local_date
+from yuexiu_desk.domain.access import system_operator
 from yuexiu_desk.domain.billing import DESK_CHANNELS, Channel, Period
 from yuexiu_desk.domain.leases import RentTier
 from yuexiu_desk.errors import UserError
@@ -78,7 +79,7 @@ def build_small_station(root: Path) -> list[LeaseInfo]:
     lease has a second version (a tier change from the middle of September)."""
     store = Store.open(StationPaths(root), FixedClock(NOW))
     try:
-        with store.unit_of_work(OPERATOR) as session:
+        with store.unit_of_work(system_operator(OPERATOR)) as session:
             station = Station(
                 code="TST01", name="测试站", estate_name="测试苑", district="江岸区", created_at=NOW
             )
@@ -104,7 +105,7 @@ def build_small_station(root: Path) -> list[LeaseInfo]:
                     )
                 )
         store.forget_station()
-        with store.unit_of_work(OPERATOR) as session:
+        with store.unit_of_work(system_operator(OPERATOR)) as session:
             lease_svc.add_rent_standard(session, RentTier.STANDARD, "11.00", date(2024, 1, 1))
             lease_svc.add_rent_standard(session, RentTier.LOW_INCOME, "2.50", date(2024, 1, 1))
             billing.configure_charge_kind(session, "property_fee", rate_yuan="1.00", in_bill_run=True)
@@ -113,14 +114,14 @@ def build_small_station(root: Path) -> list[LeaseInfo]:
             member = MemberInput(
                 name=f"测试{seq}", relation="本人", id_number=_id_number(seq), phone="13900000000"
             )
-            with store.unit_of_work(OPERATOR) as session:
+            with store.unit_of_work(system_operator(OPERATOR)) as session:
                 household_id = register_household(session, HouseholdInput(members=[member]))
                 lease_svc.sign_lease(session, lease_svc.SignLease(household_id, code, start, 36), OPERATOR)
                 lease_no = session.execute(
                     text("SELECT lease_no FROM lease WHERE household_id = :h"), {"h": household_id.hex}
                 ).scalar_one()
             leases.append(LeaseInfo(code, lease_no, household_id, start))
-        with store.unit_of_work(OPERATOR) as session:
+        with store.unit_of_work(system_operator(OPERATOR)) as session:
             lease_svc.change_rent_tier(
                 session,
                 leases[0].lease_no,
@@ -335,7 +336,10 @@ def refused_error(store: Store, statement: str) -> None:
     """The statement fails with the database's own error (a trigger's RAISE(ABORT)), and changes nothing."""
     with store.read() as session:
         before = money_rows(session)
-    with pytest.raises(sa_exc.IntegrityError, match="never"), store.unit_of_work(OPERATOR) as session:
+    with (
+        pytest.raises(sa_exc.IntegrityError, match="never"),
+        store.unit_of_work(system_operator(OPERATOR)) as session,
+    ):
         session.execute(text(statement))
     with store.read() as session:
         assert money_rows(session) == before
@@ -379,11 +383,14 @@ class MoneyMachine(RuleBasedStateMachine):
         """Run action in a unit of work: it must succeed, or (refused) raise UserError and change nothing."""
         event(f"refused: {match}" if refused else "done")
         if not refused:
-            with self.store.unit_of_work(OPERATOR) as session:
+            with self.store.unit_of_work(system_operator(OPERATOR)) as session:
                 return action(session)
         with self.store.read() as session:
             before = money_rows(session)
-        with pytest.raises(UserError, match=match), self.store.unit_of_work(OPERATOR) as session:
+        with (
+            pytest.raises(UserError, match=match),
+            self.store.unit_of_work(system_operator(OPERATOR)) as session,
+        ):
             action(session)
         with self.store.read() as session:
             assert money_rows(session) == before
@@ -577,7 +584,7 @@ class MoneyMachine(RuleBasedStateMachine):
         with self.store.read() as session:
             months = {p for p in money_months(session, self.today) if Period.parse(p) <= month}
         months = (months | {str(month)}) - self.closed
-        with self.store.unit_of_work(OPERATOR) as session:
+        with self.store.unit_of_work(system_operator(OPERATOR)) as session:
             for p in sorted(months):
                 session.add(close_row(session, p, self.clock.now()))
         self.closed |= months
@@ -651,7 +658,7 @@ def test_money_invariants_hold_through_random_desk_work(small_station: tuple[Pat
 
 def test_money_rows_cannot_be_deleted_or_changed_even_with_raw_sql(small_store: SmallStore) -> None:
     store, _clock, leases = small_store
-    with store.unit_of_work(OPERATOR) as session:
+    with store.unit_of_work(system_operator(OPERATOR)) as session:
         billing.run_bills(session, Period(2026, 10), OPERATOR)
         paid = billing.record_payment(
             session, billing.PaymentInput(leases[0].unit_code, "100.00", Channel.CASH), OPERATOR
@@ -674,7 +681,7 @@ def test_r1_a_renewed_lease_is_billed_to_the_end_of_its_current_term(small_store
     billed. Here a 3-month lease (September to November) is renewed on 20 November."""
     store, _clock, _leases = small_store
     member = MemberInput(name="测试续", relation="本人", id_number=_id_number(99), phone="13900000000")
-    with store.unit_of_work(OPERATOR) as session:
+    with store.unit_of_work(system_operator(OPERATOR)) as session:
         household_id = register_household(session, HouseholdInput(members=[member]))
         lease_id = lease_svc.sign_lease(
             session, lease_svc.SignLease(household_id, VACANT_UNIT, date(2026, 9, 1), 3), OPERATOR
@@ -682,10 +689,10 @@ def test_r1_a_renewed_lease_is_billed_to_the_end_of_its_current_term(small_store
         lease_no = session.execute(
             text("SELECT lease_no FROM lease WHERE id = :i"), {"i": lease_id.hex}
         ).scalar_one()
-    with store.unit_of_work(OPERATOR) as session:
+    with store.unit_of_work(system_operator(OPERATOR)) as session:
         lease_svc.renew_lease(session, lease_no, 12, OPERATOR)  # the next version starts 2026-12-01
     for month in (9, 10, 11, 12):
-        with store.unit_of_work(OPERATOR) as session:
+        with store.unit_of_work(system_operator(OPERATOR)) as session:
             billing.run_bills(session, Period(2026, month), OPERATOR)
     with store.read() as session:
         billed = set(
@@ -702,9 +709,9 @@ def test_a_closed_month_stays_frozen_when_a_write_is_dated_before_it(small_store
     closed) must be refused or must leave October's fund figures as frozen."""
     store, _clock, leases = small_store
     for month in range(6, 11):
-        with store.unit_of_work(OPERATOR) as session:
+        with store.unit_of_work(system_operator(OPERATOR)) as session:
             billing.run_bills(session, Period(2026, month), OPERATOR)
-    with store.unit_of_work(OPERATOR) as session:
+    with store.unit_of_work(system_operator(OPERATOR)) as session:
         for month in range(6, 11):
             session.add(close_row(session, f"2026-{month:02d}", NOW))
     october = Period(2026, 10)
@@ -722,7 +729,7 @@ def test_a_closed_month_stays_frozen_when_a_write_is_dated_before_it(small_store
     ]
     for write in writes:
         try:
-            with store.unit_of_work(OPERATOR) as session:
+            with store.unit_of_work(system_operator(OPERATOR)) as session:
                 write(session)
         except UserError:
             pass  # refusing it is one way to keep the close
@@ -735,19 +742,19 @@ def test_applying_credit_keeps_the_account_cache_up_to_date(small_store: SmallSt
     applying it to the next open bill must show in the account's open amount and open months."""
     store, _clock, leases = small_store
     lease = leases[1]  # 1-1-102: 604.34 元 rent and 54.94 元 property fee a month from August
-    with store.unit_of_work(OPERATOR) as session:
+    with store.unit_of_work(system_operator(OPERATOR)) as session:
         billing.run_bills(session, Period(2026, 8), OPERATOR)
         billing.run_bills(session, Period(2026, 9), OPERATOR)
         paid = billing.record_payment(
             session, billing.PaymentInput(lease.unit_code, "604.34", Channel.CASH), OPERATOR
         )
     ((august_rent, _fen),) = paid.allocated
-    with store.unit_of_work(OPERATOR) as session:
+    with store.unit_of_work(system_operator(OPERATOR)) as session:
         # Its 604.34 元 is credit again, and goes to the open bills at once (the voided bill's rule).
         billing.void_bill(session, august_rent, "金额录错", OPERATOR)
     with store.read() as session:
         check_books(session)
-    with store.unit_of_work(OPERATOR) as session:
+    with store.unit_of_work(system_operator(OPERATOR)) as session:
         assert billing.apply_credit(session, lease.household_id) == 0  # nothing left to apply
     with store.read() as session:
         check_books(session)
@@ -757,11 +764,11 @@ def test_a_bill_run_whose_households_all_hold_credit_applies_it(small_store: Sma
     """A household that paid ahead (credit) is the only one billed in June (the others moved in later): the
     run bills it and applies its credit at once."""
     store, _clock, leases = small_store
-    with store.unit_of_work(OPERATOR) as session:
+    with store.unit_of_work(system_operator(OPERATOR)) as session:
         billing.record_payment(
             session, billing.PaymentInput(leases[0].unit_code, "1000.00", Channel.CASH), OPERATOR
         )
-    with store.unit_of_work(OPERATOR) as session:
+    with store.unit_of_work(system_operator(OPERATOR)) as session:
         assert billing.run_bills(session, Period(2026, 6), OPERATOR) == len(RUN_KINDS)
     with store.read() as session:
         books = check_books(session)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from printing.test_forms import read_pdf, squeeze
 
+from yuexiu_desk.domain.access import system_operator
 from yuexiu_desk.domain.billing import Channel, DunningStage, Period
 from yuexiu_desk.labels.decode import decode_qr_texts
 from yuexiu_desk.services import arrears, billing
@@ -15,7 +16,7 @@ from yuexiu_desk.storage.db import Store
 
 
 def test_receipt_lists_the_bills_paid_and_its_qr_finds_the_unit(demo_store: Store, tmp_path: Path) -> None:
-    with demo_store.unit_of_work("财务") as session:
+    with demo_store.unit_of_work(system_operator("财务")) as session:
         billing.run_bills(session, Period(2026, 11), "财务")
         row = arrears.arrears(session, stage=DunningStage.REMINDER)[0]
         owed = row.amount_due_fen
@@ -39,7 +40,7 @@ def test_receipt_lists_the_bills_paid_and_its_qr_finds_the_unit(demo_store: Stor
 
 def test_voided_receipt_reprints_with_the_void_note(demo_store: Store, tmp_path: Path) -> None:
     code = "1-1-101"
-    with demo_store.unit_of_work("财务") as session:
+    with demo_store.unit_of_work(system_operator("财务")) as session:
         paid = billing.record_payment(session, billing.PaymentInput(code, "20.00", Channel.CASH), "财务")
         billing.void_payment(session, paid.receipt_no, "金额录错", "财务")
         out = print_receipt(session, paid.receipt_no, tmp_path / "作废.pdf")
@@ -48,7 +49,7 @@ def test_voided_receipt_reprints_with_the_void_note(demo_store: Store, tmp_path:
 
 
 def test_bulk_notices_one_page_per_household_each_finding_its_unit(demo_store: Store, tmp_path: Path) -> None:
-    with demo_store.unit_of_work("王芳") as session:
+    with demo_store.unit_of_work(system_operator("王芳")) as session:
         issued = arrears.issue_notices(session, stage=DunningStage.NOTICE, operator="王芳")
         pages = print_notices(session, issued, tmp_path / "催缴通知书.pdf")
     printed = read_pdf(tmp_path / "催缴通知书.pdf")

@@ -15,6 +15,7 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from yuexiu_desk.clock import FixedClock, local_date
+from yuexiu_desk.domain.access import system_operator
 from yuexiu_desk.errors import UserError
 from yuexiu_desk.formdefs import SectionType, load_form
 from yuexiu_desk.paths import StationPaths
@@ -64,7 +65,7 @@ def lease_no(demo_store: Store) -> str:
 
 @pytest.fixture
 def checked_in(demo_store: Store, lease_no: str, clock: FixedClock) -> str:
-    with demo_store.unit_of_work("李明") as session:
+    with demo_store.unit_of_work(system_operator("李明")) as session:
         handovers.record_checkin(
             session, lease_no, handovers.HandoverInput(local_date(clock.now()), **answers("checkin")), "李明"
         )
@@ -72,7 +73,7 @@ def checked_in(demo_store: Store, lease_no: str, clock: FixedClock) -> str:
 
 
 def attach(store: Store, lease_no: str, item: str, source: Path, caption: str = "", kind: str = "checkin"):
-    with store.unit_of_work("李明") as session:
+    with store.unit_of_work(system_operator("李明")) as session:
         return svc.attach_photo(session, store.paths, lease_no, kind, item, source, caption, "李明")
 
 
@@ -232,7 +233,7 @@ def test_unknown_items_kinds_missing_handovers_and_long_captions_are_refused(
         attach(demo_store, lease_no, STOVE, source)
     with pytest.raises(UserError, match="还没有办理退出查验"):
         attach(demo_store, lease_no, STOVE, source, kind="moveout")
-    with demo_store.unit_of_work("李明") as session:
+    with demo_store.unit_of_work(system_operator("李明")) as session:
         handovers.record_checkin(
             session, lease_no, handovers.HandoverInput(local_date(clock.now()), **answers("checkin")), "李明"
         )
@@ -276,7 +277,7 @@ def test_photos_attach_to_the_moveout_of_an_ended_lease(
     demo_store: Store, checked_in: str, tmp_path: Path, clock: FixedClock
 ) -> None:
     data = handovers.MoveOutInput(held_on=local_date(clock.now()), **answers("moveout"))
-    with demo_store.unit_of_work("李明") as session:
+    with demo_store.unit_of_work(system_operator("李明")) as session:
         handovers.record_moveout(session, checked_in, data, "李明")
     source = photo(tmp_path, "after.jpg")
     attach(demo_store, checked_in, STOVE, source, kind="moveout")
@@ -298,7 +299,7 @@ def test_photos_chosen_with_a_new_handover_are_attached_in_its_job_and_a_bad_one
         svc.NewPhoto("meters.water_meter", bad),
         svc.NewPhoto(svc.WHOLE, good),
     ]
-    with demo_store.unit_of_work("李明") as session:
+    with demo_store.unit_of_work(system_operator("李明")) as session:
         handovers.record_checkin(
             session, lease_no, handovers.HandoverInput(local_date(clock.now()), **answers("checkin")), "李明"
         )

@@ -19,6 +19,7 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
+from yuexiu_desk.domain.access import system_operator
 from yuexiu_desk.domain.billing import Channel, Period
 from yuexiu_desk.domain.money import format_yuan
 from yuexiu_desk.errors import UserError
@@ -46,7 +47,7 @@ FIRST_ROW = len(TITLE) + 2  # the file row of a statement's first line, under th
 @pytest.fixture
 def store(demo_store: Store) -> Store:
     """The demo estate with October and November billed, so payments have open bills to pay."""
-    with demo_store.unit_of_work("财务") as session:
+    with demo_store.unit_of_work(system_operator("财务")) as session:
         billing.run_bills(session, OCT, "财务")
         billing.run_bills(session, NOV, "财务")
     return demo_store
@@ -66,7 +67,7 @@ def unit_codes(store: Store, count: int) -> list[str]:
 
 def pay(store: Store, unit: str, amount: str, channel: Channel, paid_on: date, reference: str = "") -> str:
     data = billing.PaymentInput(unit, amount, channel, reference=reference, paid_on=paid_on)
-    with store.unit_of_work("财务") as session:
+    with store.unit_of_work(system_operator("财务")) as session:
         return billing.record_payment(session, data, "财务").receipt_no
 
 
@@ -117,7 +118,7 @@ def month_lines(store: Store, period: Period, skip: Sequence[str] = ()) -> list[
 def import_(
     store: Store, path: Path, period: Period = OCT, mapping: dict[str, str] | None = None
 ) -> svc.ImportResult:
-    with store.unit_of_work("财务") as session:
+    with store.unit_of_work(system_operator("财务")) as session:
         return svc.import_statement(session, path, period, "财务", mapping)
 
 
@@ -127,7 +128,7 @@ def state(store: Store, period: Period = OCT) -> svc.Reconciliation:
 
 
 def confirm_all(store: Store, period: Period) -> int:
-    with store.unit_of_work("财务") as session:
+    with store.unit_of_work(system_operator("财务")) as session:
         return svc.confirm_matches(session, period, None, "财务")
 
 
@@ -176,7 +177,7 @@ def october(store: Store) -> October:
         voided=pay(store, u[5], "88.07", Channel.WECHAT, date(2026, 10, 22), "WXVOID0001"),
         in_summary=pay(store, u[6], "151.23", Channel.ALIPAY, date(2026, 10, 25), "2026102522001"),
     )
-    with store.unit_of_work("财务") as session:
+    with store.unit_of_work(system_operator("财务")) as session:
         billing.void_payment(session, result.voided, "重复收款", "财务")
     return result
 
@@ -232,7 +233,7 @@ def test_ambiguous_amount_stays_unmatched_until_a_person_picks(
 ) -> None:
     import_(store, write_xlsx(tmp_path / "s.xlsx", HEADER, OCTOBER_LINES))
     twin_line = line_id(store, 25113)
-    with store.unit_of_work("财务") as session:
+    with store.unit_of_work(system_operator("财务")) as session:
         svc.match_manually(session, twin_line, october.twins[1].lower(), "财务")
     now = state(store)
     pair = next(p for p in now.pairs if p.line.line_id == twin_line)
@@ -257,9 +258,12 @@ def test_manual_match_refuses_cash_voided_and_taken_payments(
         (october.by_amount_date, "已与 2026-10-11 的流水"),
     ]
     for receipt, message in cases:
-        with pytest.raises(UserError, match=message), store.unit_of_work("财务") as session:
+        with pytest.raises(UserError, match=message), store.unit_of_work(system_operator("财务")) as session:
             svc.match_manually(session, cash_line, receipt, "财务")
-    with pytest.raises(UserError, match="已经匹配了收款"), store.unit_of_work("财务") as session:
+    with (
+        pytest.raises(UserError, match="已经匹配了收款"),
+        store.unit_of_work(system_operator("财务")) as session,
+    ):
         svc.match_manually(session, line_id(store, 30117), october.twins[0], "财务")
 
 
@@ -267,15 +271,18 @@ def test_manual_match_with_a_different_amount_shows_the_difference(
     store: Store, october: October, tmp_path: Path
 ) -> None:
     import_(store, write_xlsx(tmp_path / "s.xlsx", HEADER, OCTOBER_LINES))
-    with store.unit_of_work("财务") as session:
+    with store.unit_of_work(system_operator("财务")) as session:
         svc.match_manually(session, line_id(store, 12119), october.twins[0], "财务")
     now = state(store)
     assert [(p.receipt_no, p.difference_fen) for p in now.differing] == [(october.twins[0], -12994)]
     assert "差额 -129.94 元" in svc.describe(now)
-    with store.unit_of_work("财务") as session:
+    with store.unit_of_work(system_operator("财务")) as session:
         svc.unmatch(session, line_id(store, 12119), "财务")
     assert not state(store).differing
-    with pytest.raises(UserError, match="没有匹配收款"), store.unit_of_work("财务") as session:
+    with (
+        pytest.raises(UserError, match="没有匹配收款"),
+        store.unit_of_work(system_operator("财务")) as session,
+    ):
         svc.unmatch(session, line_id(store, 12119), "财务")
 
 
@@ -294,7 +301,7 @@ def test_reconciles_only_when_everything_is_matched_and_confirmed(store: Store, 
     now = state(store)
     assert len(now.pairs) == len(rows) and not now.unmatched_payments and now.difference_fen == 0
     assert not now.reconciles  # proposals until a person confirms them
-    with store.unit_of_work("财务") as session:
+    with store.unit_of_work(system_operator("财务")) as session:
         assert svc.confirm_matches(session, OCT, [line_id(store, 30117)], "财务") == 1
     assert len(state(store).unconfirmed) == len(rows) - 1
     assert confirm_all(store, OCT) == len(rows) - 1
@@ -309,9 +316,15 @@ def test_reconciles_only_when_everything_is_matched_and_confirmed(store: Store, 
 
 def test_confirm_refuses_lines_that_are_not_matched(store: Store, october: October, tmp_path: Path) -> None:
     import_(store, write_xlsx(tmp_path / "s.xlsx", HEADER, OCTOBER_LINES))
-    with pytest.raises(UserError, match="还没有匹配收款"), store.unit_of_work("财务") as session:
+    with (
+        pytest.raises(UserError, match="还没有匹配收款"),
+        store.unit_of_work(system_operator("财务")) as session,
+    ):
         svc.confirm_matches(session, OCT, [line_id(store, 12119)], "财务")
-    with pytest.raises(UserError, match="不属于2026年11月"), store.unit_of_work("财务") as session:
+    with (
+        pytest.raises(UserError, match="不属于2026年11月"),
+        store.unit_of_work(system_operator("财务")) as session,
+    ):
         svc.confirm_matches(session, NOV, [line_id(store, 30117)], "财务")
 
 
@@ -320,13 +333,13 @@ def test_a_payment_voided_after_matching_releases_its_line(store: Store, tmp_pat
     receipt = pay(store, unit, "301.17", Channel.BANK_TRANSFER, date(2026, 10, 10))
     import_(store, write_xlsx(tmp_path / "s.xlsx", HEADER, [line("2026-10-10", "B1", "李四", "301.17")]))
     confirm_all(store, OCT)
-    with store.unit_of_work("财务") as session:
+    with store.unit_of_work(system_operator("财务")) as session:
         billing.void_payment(session, receipt, "录错户", "财务")
     now = state(store)
     assert not now.pairs and not now.reconciles
     assert [v.voided_receipt_no for v in now.unmatched_lines] == [receipt]
     assert f"原匹配收据 {receipt} 已作废" in svc.describe(now)
-    with store.unit_of_work("财务") as session:
+    with store.unit_of_work(system_operator("财务")) as session:
         assert svc.match_month(session, OCT, "财务").released == 1
     assert [v.voided_receipt_no for v in state(store).unmatched_lines] == [""]
 
@@ -583,7 +596,7 @@ def test_a_closed_month_takes_no_statement_and_keeps_its_confirmed_matches(
     path = write_xlsx(tmp_path / "s.xlsx", HEADER, [line("2026-10-10", "B1", "李四", "301.17")])
     import_(store, path)
     confirm_all(store, OCT)
-    with store.unit_of_work("站长") as session:
+    with store.unit_of_work(system_operator("站长")) as session:
         now = session.info["clock"].now()
         session.add(
             MonthClose(
@@ -602,7 +615,10 @@ def test_a_closed_month_takes_no_statement_and_keeps_its_confirmed_matches(
         lambda session: svc.match_month(session, OCT, "财务"),
         lambda session: svc.confirm_matches(session, OCT, None, "财务"),
     ):
-        with pytest.raises(UserError, match="2026年10月已结账"), store.unit_of_work("财务") as session:
+        with (
+            pytest.raises(UserError, match="2026年10月已结账"),
+            store.unit_of_work(system_operator("财务")) as session,
+        ):
             attempt(session)
     assert [(p.receipt_no, p.confirmed) for p in state(store).pairs] == [(receipt, True)]
 

@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 
 from yuexiu_desk.clock import FixedClock, local_date
+from yuexiu_desk.domain.access import system_operator
 from yuexiu_desk.domain.units import ChangeKind, UnitStatus
 from yuexiu_desk.errors import UserError
 from yuexiu_desk.services import units as svc
@@ -100,7 +101,7 @@ def test_rows_by_key_in_chunks_and_missing_keys_left_out(demo_store: Store, monk
 def test_status_change_keeps_who_when_why_and_shows_on_the_card(demo_store: Store, clock: FixedClock) -> None:
     with demo_store.read() as session:
         vacant = svc.list_units(session, svc.UnitFilter(status=UnitStatus.VACANT))[0]
-    with demo_store.unit_of_work("李明") as session:
+    with demo_store.unit_of_work(system_operator("李明")) as session:
         event = svc.change_status(session, vacant.id, UnitStatus.RESERVED, "配租名单公示，预留待签约", "李明")
     assert event.kind is ChangeKind.RESERVE
     with demo_store.read() as session:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
+from yuexiu_desk.domain.access import system_operator
 from yuexiu_desk.domain.units import UnitStatus
 from yuexiu_desk.errors import UserError
 from yuexiu_desk.services.units import UnitFilter, change_status, list_units, unit_card
@@ -37,7 +38,7 @@ def test_a_status_change_journals_the_unit_and_the_event_with_operator_and_risin
 ) -> None:
     before = _journal(demo_store)
     unit_id = _occupied_unit(demo_store)
-    with demo_store.unit_of_work("王芳") as session:
+    with demo_store.unit_of_work(system_operator("王芳")) as session:
         change_status(session, unit_id, UnitStatus.UNDER_REPAIR, "厨房漏水维修", "王芳")
     new = _journal(demo_store)[len(before) :]
     assert {(r.table_name, r.operation) for r in new} == {("unit", "update"), ("change_event", "insert")}
@@ -50,7 +51,7 @@ def test_a_failed_action_leaves_neither_data_nor_journal(demo_store: Store) -> N
     with demo_store.read() as session:
         count = session.scalar(select(func.count(ChangeJournal.seq)))
     unit_id = _occupied_unit(demo_store)
-    with pytest.raises(UserError), demo_store.unit_of_work("王芳") as session:
+    with pytest.raises(UserError), demo_store.unit_of_work(system_operator("王芳")) as session:
         change_status(session, unit_id, UnitStatus.UNDER_REPAIR, "厨房漏水维修", "王芳")
         change_status(session, unit_id, UnitStatus.RESERVED, "不可能的变更", "王芳")
     with demo_store.read() as session:
