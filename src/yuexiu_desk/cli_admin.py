@@ -38,9 +38,10 @@ def dispatch(store: Any, args: argparse.Namespace) -> int:
 
 def restore_command(paths: Any, args: argparse.Namespace) -> int:
     """`restore FILE`, with no store open (the caller must not have opened one)."""
-    from yuexiu_desk.services.backups import restore
+    from yuexiu_desk import cli_users
+    from yuexiu_desk.services.backups import require_restore_right, restore
 
-    _require_restore_right(paths)
+    require_restore_right(paths, cli_users.credentials_prompt)
     result = restore(paths, args.file)
     print(
         f"已从 {result.restored_from} 恢复服务站 {result.station_code} 的数据（数据库版本 {result.revision}）。"
@@ -72,31 +73,3 @@ def _cmd_doctor(store: Any, args: argparse.Namespace) -> int:
         return 1
     print("体检通过。")
     return 0
-
-
-def _require_restore_right(paths: Any) -> None:
-    """Restoring replaces everyone's data: only the station manager may, signed in against the current
-    database. A database that is missing or cannot be opened protects nothing, and restoring is its remedy."""
-    from sqlalchemy.exc import DatabaseError
-
-    from yuexiu_desk import cli_users
-    from yuexiu_desk.errors import EnvironmentProblem
-    from yuexiu_desk.services.access import require
-    from yuexiu_desk.services.users import has_accounts
-    from yuexiu_desk.storage.db import Store
-
-    if not paths.database.exists():
-        return
-    try:
-        store = Store.open(paths)
-    except (EnvironmentProblem, DatabaseError):
-        return
-    try:
-        with store.read() as session:
-            if not has_accounts(session):
-                return
-        store.sign_in_prompt = cli_users.credentials_prompt(store)
-        with store.read() as session:
-            require(session, "backup.restore")
-    finally:
-        store.close()

@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import sqlite3
+from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -19,6 +20,7 @@ from pathlib import Path
 from sqlalchemy import select, text
 
 from yuexiu_desk.clock import Clock, SystemClock
+from yuexiu_desk.domain.access import Operator
 from yuexiu_desk.errors import EnvironmentProblem, UserError
 from yuexiu_desk.paths import StationPaths
 from yuexiu_desk.storage.backup import (
@@ -292,6 +294,32 @@ def _keep_previous(paths: StationPaths, code: str | None, readable: bool, clock:
             f"数据库 {database} 正被另一个程序使用（例如桌面程序），未恢复。请先关闭它再重试；当前数据已另存为 {target}。"
         )
     return target
+
+
+def require_restore_right(paths: StationPaths, prompt_for: Callable[[Store], Callable[[], Operator]]) -> None:
+    """Restoring replaces everyone's data: only a role holding backup.restore may, signed in (through the
+    prompt made for the store) against the current database. A database that is missing or cannot be opened
+    protects nothing, and restoring is its remedy, so then anyone may."""
+    from sqlalchemy.exc import DatabaseError
+
+    from yuexiu_desk.services.access import require
+    from yuexiu_desk.services.users import has_accounts
+
+    if not paths.database.exists():
+        return
+    try:
+        store = Store.open(paths)
+    except (EnvironmentProblem, DatabaseError):
+        return
+    try:
+        with store.read() as session:
+            if not has_accounts(session):
+                return
+        store.sign_in_prompt = prompt_for(store)
+        with store.read() as session:
+            require(session, "backup.restore")
+    finally:
+        store.close()
 
 
 def restore(paths: StationPaths, file: Path, clock: Clock | None = None) -> RestoreResult:
