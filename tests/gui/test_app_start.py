@@ -54,6 +54,8 @@ def test_ctrl_l_focuses_lookup_box(window, qtbot):
 
 
 def test_first_run_page_creates_the_demo(qtbot, empty_paths, clock, open_window, wait_job):
+    from yuexiu_desk.gui.login import SignInDialog
+
     store = Store.open(empty_paths, clock)
     try:
         window = open_window(store)
@@ -61,8 +63,20 @@ def test_first_run_page_creates_the_demo(qtbot, empty_paths, clock, open_window,
         assert window.register is None
         assert window.station_label.text() == "尚未创建服务站"
         assert not window.act_print.isEnabled()
+        signed = []
+
+        def sign_in(store_, parent):
+            # The demo now has accounts: its sign-in (prefilled with the demo manager) comes up.
+            dialog = SignInDialog(store_, parent)
+            signed.append(dialog.login_edit.text())
+            dialog.ok_button.click()
+            store_.operator = dialog.operator
+            return dialog.operator
+
+        window.sign_in = sign_in
         with wait_job(window.runner):
             window.first_run.create_button.click()
+        assert signed == ["manager"] and window.operator_label.text() == "经办人：王站长（站长）"
         assert window.register is not None and window.register.isVisible()
         assert window.register.count_label.text() == "共 194 套"
         assert window.totals_label.text() == "194 套 · 10,225.84 m²"
@@ -112,8 +126,17 @@ def test_run_opens_the_window_and_cleans_up(demo_paths, monkeypatch):
 
     import gc
 
+    from yuexiu_desk.gui.login import SignInDialog
+
+    def sign_in_as_prefilled(dialog):
+        # The demo's sign-in comes filled with the documented manager login: 登录 is all it takes.
+        seen["login"] = dialog.login_edit.text()
+        dialog.ok_button.click()
+        return dialog.result()
+
     hook_before = sys.excepthook
     monkeypatch.setattr(QApplication, "exec", fake_exec)
+    monkeypatch.setattr(SignInDialog, "exec", sign_in_as_prefilled)
     frozen_before = gc.get_freeze_count()
     try:
         assert run(demo_paths) == 0
@@ -122,6 +145,8 @@ def test_run_opens_the_window_and_cleans_up(demo_paths, monkeypatch):
     finally:
         gc.unfreeze()  # the rest of the test session collects as usual
     assert len(seen["windows"]) == 1
+    assert seen["login"] == "manager"
+    assert seen["windows"][0].operator_label.text() == "经办人：王站长（站长）"
     assert seen["totals"] == "194 套 · 10,225.84 m²"
     assert isinstance(seen["hook"], _ApologyHook)
     assert sys.excepthook is hook_before

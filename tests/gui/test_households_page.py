@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shiboken6
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QInputDialog
 from sqlalchemy import func, select
 from stdnum.cn import ric
@@ -102,8 +104,19 @@ def test_reveal_asks_a_reason_and_is_logged(window, demo_store, wait_job, monkey
     assert {log.field for log in logs} >= {"id_number"}
     assert all(log.operator == window.runner.operator and log.reason == "核对证件办理备案" for log in logs)
 
+    # The full number leaves the dialog only through 复制, and the clipboard forgets it after 10 s.
+    assert dialog.id_labels[member.id].textInteractionFlags() == Qt.TextInteractionFlag.NoTextInteraction
+    timers = []
+    monkeypatch.setattr(QTimer, "singleShot", lambda ms, fn: timers.append((ms, fn)))
+    dialog.copy_buttons[member.id].click()
+    clipboard = QGuiApplication.clipboard()
+    assert clipboard.text() == full and timers[-1][0] == 10_000
+    timers[-1][1]()
+    assert clipboard.text() == ""
+
     dialog.done(0)
     assert dialog.id_labels[member.id].text() == member.id_number_masked
+    assert dialog.copy_buttons[member.id].isHidden() and not dialog.reveal_buttons[member.id].isHidden()
 
 
 def test_reveal_without_a_reason_is_refused(window, demo_store, wait_job, monkeypatch, messages):

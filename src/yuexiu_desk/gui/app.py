@@ -101,12 +101,23 @@ def run(paths: StationPaths, clock: Clock | None = None) -> int:
         log.error("cannot open the store in %s: %s", paths.root, exc.message)
         QMessageBox.critical(None, "无法打开服务站数据", exc.message)
         return 1
+    from yuexiu_desk.gui.login import sign_in_at_desk
+    from yuexiu_desk.services.station import station_info
+
+    with store.read() as session:
+        has_station = station_info(session) is not None
+    # Nobody works at the desk unsigned: the first run creates the manager, later runs sign in (the demo
+    # station's dialog comes prefilled). A new station without one signs in once the demo is made.
+    if has_station and sign_in_at_desk(store) is None:
+        store.close()
+        return 0
     previous_hook = sys.excepthook
     sys.excepthook = _ApologyHook()
     window = create_main_window(store)
     freeze_startup_objects()
     try:
         window.show()
+        window.start_idle_lock()
         from yuexiu_desk.services.backups import backup_if_due
 
         # The daily backup, in the background once the window is up (a verified copy into backups/).

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import re
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -38,10 +39,12 @@ from PySide6.QtWidgets import (
 )
 
 from yuexiu_desk.clock import local_date
+from yuexiu_desk.domain.access import Operator
 from yuexiu_desk.domain.units import hundredths_to_area
 from yuexiu_desk.errors import EnvironmentProblem, UserError
 from yuexiu_desk.gui import messages
 from yuexiu_desk.gui.dialogs import LabelPrintDialog
+from yuexiu_desk.gui.login import DeskLock, IdleLock, sign_in_at_desk
 from yuexiu_desk.gui.oprunner import OpRunner
 from yuexiu_desk.gui.pages.firstrun import FirstRunPage
 from yuexiu_desk.gui.pages.register import RegisterPage
@@ -49,6 +52,7 @@ from yuexiu_desk.gui.scanner import ScannerFilter
 from yuexiu_desk.gui.unitcard import CardManager, UnitCardDialog
 from yuexiu_desk.paths import StationPaths
 from yuexiu_desk.services.station import StationInfo, install_demo, station_info
+from yuexiu_desk.services.users import idle_lock_minutes
 from yuexiu_desk.storage.db import Store
 
 if TYPE_CHECKING:
@@ -123,6 +127,11 @@ class MainWindow(QMainWindow):
         self.setAcceptDrops(True)
         self.cards = CardManager(store, runner, self.labels_dir, self)
         self.toast = messages.Toast(self)
+        # Who signs in once a station exists (replaced in tests); the lock hides every window until the
+        # signed-in user's password is given again.
+        self.sign_in: Callable[[Store, QWidget | None], Operator | None] = sign_in_at_desk
+        self.desk_lock = DeskLock(store, on_quit=lambda: QTimer.singleShot(0, self.close))
+        self.idle_lock: IdleLock | None = None
 
         self._root = QStackedWidget()
         self.setCentralWidget(self._root)
@@ -194,6 +203,8 @@ class MainWindow(QMainWindow):
         )
         self.act_lookup = self._action("查找/扫码", "Ctrl+L", self.focus_lookup, "输入房号或扫描标签")
         self.act_refresh = self._action("刷新", "F5", self.refresh_all, "重新读取数据")
+        self.act_lock = self._action("锁定", "Ctrl+Shift+L", self.lock, "离开时锁定：重新输入密码才能继续")
+        self.act_switch_user = self._action("切换用户…", None, self.switch_user, "换一个账户登录")
         self.act_quit = self._action("退出", "Ctrl+Q", self.close)
         self.act_about = self._action("关于", None, self.show_about)
         self.act_pages = [
@@ -214,6 +225,8 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.act_backup)
         file_menu.addAction(self.act_backup_to)
         file_menu.addSeparator()
+        file_menu.addAction(self.act_lock)
+        file_menu.addAction(self.act_switch_user)
         file_menu.addAction(self.act_quit)
         find_menu = menu.addMenu("查找(&S)")
         find_menu.addAction(self.act_lookup)
@@ -257,7 +270,8 @@ class MainWindow(QMainWindow):
         self.busy_bar.setTextVisible(False)
         self.station_label = QLabel()
         self.totals_label = QLabel()
-        self.operator_label = QLabel(f"经办人：{self.runner.operator}")
+        self.operator_label = QLabel()
+        self.show_operator()
         for widget in (self.busy_label, self.busy_bar):
             widget.hide()
             bar.addPermanentWidget(widget)
@@ -427,6 +441,11 @@ class MainWindow(QMainWindow):
             self._root.setCurrentWidget(self.first_run)
             self.first_run.setFocus()
         else:
+            if self.store.operator is None and self.sign_in(self.store, self) is None:
+                # A station made here (the demo) has accounts now: nobody signed in, nobody works.
+                QTimer.singleShot(0, self.close)
+                return
+            self.show_operator()
             if self.register is None:
                 self._workspace = self._build_workspace()
                 self._root.addWidget(self._workspace)
@@ -434,6 +453,37 @@ class MainWindow(QMainWindow):
                 self.refresh_pages()
             self._root.setCurrentWidget(self._workspace)
         self.update_totals()
+
+    def show_operator(self) -> None:
+        operator = self.store.operator
+        self.operator_label.setText(f"经办人：{operator.label if operator else self.runner.operator}")
+
+    def start_idle_lock(self, minutes: int | None = None) -> IdleLock:
+        """Lock after minutes without input (the station's setting when not given)."""
+        if minutes is None:
+            with self.store.read() as session:
+                minutes = idle_lock_minutes(session)
+        if self.idle_lock is not None:
+            self.idle_lock.stop()
+        self.idle_lock = IdleLock(minutes, self)
+        self.idle_lock.idle.connect(self.lock)
+        self.idle_lock.start()
+        return self.idle_lock
+
+    def lock(self) -> None:
+        self.desk_lock.lock()
+
+    def switch_user(self) -> None:
+        if self.runner.is_busy:
+            messages.warn(self, "还有操作在进行，请等它完成后再切换用户。")
+            return
+        previous = self.store.operator
+        self.store.operator = None
+        if self.sign_in(self.store, self) is None:
+            self.store.operator = previous
+            return
+        self.show_operator()
+        self.refresh_all()
 
     def create_demo(self) -> None:
         paths, clock = self.store.paths, self.store.clock
@@ -718,6 +768,8 @@ class MainWindow(QMainWindow):
         if self._shut_down:
             return
         self._shut_down = True
+        if self.idle_lock is not None:
+            self.idle_lock.stop()
         app = QApplication.instance()
         if isinstance(app, QApplication):
             self.scanner.uninstall(app)

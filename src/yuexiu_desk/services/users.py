@@ -87,6 +87,16 @@ def set_hash_parameters(session: Session, parameters: dict[str, int]) -> None:
     )
 
 
+IDLE_SETTING = "idle_lock_minutes"
+DEFAULT_IDLE_MINUTES = 5
+
+
+def idle_lock_minutes(session: Session) -> int:
+    """Minutes without input before the desk locks ([U] 5 by default, a station setting)."""
+    stored = session.execute(text("SELECT value FROM setting WHERE key = :k"), {"k": IDLE_SETTING}).scalar()
+    return max(1, int(json.loads(stored))) if stored is not None else DEFAULT_IDLE_MINUTES
+
+
 def _hasher(session: Session) -> PasswordHasher:
     from argon2 import PasswordHasher, Type
 

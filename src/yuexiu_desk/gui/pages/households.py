@@ -41,6 +41,7 @@ from yuexiu_desk.domain.households import LEASEHOLDER_RELATION, RELATIONS, Speci
 from yuexiu_desk.domain.leases import RentTier
 from yuexiu_desk.gui import messages
 from yuexiu_desk.gui.householdimport import CHECKING, HouseholdImporter
+from yuexiu_desk.gui.login import CLIPBOARD_SECONDS, copy_briefly
 from yuexiu_desk.gui.memberdialogs import (
     AddMemberDialog,
     ChangeMemberDialog,
@@ -446,6 +447,7 @@ class HouseholdDialog(QDialog):
         self.id_labels: dict[uuid.UUID, QLabel] = {}
         self.phone_labels: dict[uuid.UUID, QLabel] = {}
         self.reveal_buttons: dict[uuid.UUID, QPushButton] = {}
+        self.copy_buttons: dict[uuid.UUID, QPushButton] = {}
         self.revealed: set[uuid.UUID] = set()
 
         head = QLabel(
@@ -455,21 +457,27 @@ class HouseholdDialog(QDialog):
         grid = QGridLayout()
         grid.setHorizontalSpacing(14)
         for column, caption in enumerate(
-            ("姓名", "关系", "性别", "出生日期", "身份证号", "电话", "特殊群体", "")
+            ("姓名", "关系", "性别", "出生日期", "身份证号", "电话", "特殊群体", "", "")
         ):
             label = QLabel(caption)
             label.setObjectName("hint")
             grid.addWidget(label, 0, column)
         for i, m in enumerate(row.members, start=1):
+            # Not selectable: a full number leaves only through 复制, which the clipboard forgets again.
             id_label = QLabel(m.id_number_masked)
             phone_label = QLabel(m.phone_masked or "—")
             for label in (id_label, phone_label):
-                label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+                label.setTextInteractionFlags(Qt.TextInteractionFlag.NoTextInteraction)
             self.id_labels[m.id] = id_label
             self.phone_labels[m.id] = phone_label
             button = QPushButton("显示完整号码")
             button.clicked.connect(lambda _c=False, member=m: self.reveal(member))
             self.reveal_buttons[m.id] = button
+            copy = QPushButton("复制身份证号")
+            copy.setToolTip(f"复制到剪贴板，{CLIPBOARD_SECONDS} 秒后自动清除")
+            copy.clicked.connect(lambda _c=False, member_id=m.id: self.copy_id_number(member_id))
+            copy.hide()
+            self.copy_buttons[m.id] = copy
             sex = {"male": "男", "female": "女"}.get(m.sex, m.sex)
             cells: list[QWidget] = [
                 QLabel(m.name),
@@ -480,6 +488,7 @@ class HouseholdDialog(QDialog):
                 phone_label,
                 QLabel(_groups_text(m.groups) or "—"),
                 button,
+                copy,
             ]
             for column, widget in enumerate(cells):
                 grid.addWidget(widget, i, column)
@@ -526,14 +535,20 @@ class HouseholdDialog(QDialog):
         self.id_labels[member_id].setText(number)
         if phone:
             self.phone_labels[member_id].setText(phone)
-        self.reveal_buttons[member_id].setEnabled(False)
+        self.reveal_buttons[member_id].hide()
+        self.copy_buttons[member_id].show()
+
+    def copy_id_number(self, member_id: uuid.UUID) -> None:
+        if member_id in self.revealed:
+            copy_briefly(self.id_labels[member_id].text())
 
     def done(self, result: int) -> None:
         """Closing hides every full number again (the dialog may be kept by a caller)."""
         for m in self.row.members:
             self.id_labels[m.id].setText(m.id_number_masked)
             self.phone_labels[m.id].setText(m.phone_masked or "—")
-            self.reveal_buttons[m.id].setEnabled(True)
+            self.reveal_buttons[m.id].show()
+            self.copy_buttons[m.id].hide()
         self.revealed.clear()
         super().done(result)
 

@@ -1,0 +1,169 @@
+"""Signing in at the desk, driven as a clerk would: the first run's manager account, the demo's prefilled
+sign-in, wrong passwords, the idle lock hiding every window, switching user, and the GUI refusing what a
+role may not do."""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import closing
+from typing import Any
+
+import pytest
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QApplication, QDialog
+
+from yuexiu_desk.domain.access import Operator
+from yuexiu_desk.domain.billing import Period
+from yuexiu_desk.gui.login import FirstRunDialog, IdleLock, SignInDialog, copy_briefly, sign_in_at_desk
+from yuexiu_desk.paths import StationPaths
+from yuexiu_desk.services import billing, users
+from yuexiu_desk.storage.db import Store
+
+
+def answer_modal(qtbot: Any, act: Any) -> list[QDialog]:
+    """When the next modal dialog is up, let act(dialog) drive it (exec() blocks the test until then)."""
+    seen: list[QDialog] = []
+
+    def poll() -> None:
+        dialog = QApplication.activeModalWidget()
+        if isinstance(dialog, QDialog) and dialog not in seen:
+            seen.append(dialog)
+            act(dialog)
+        else:
+            QTimer.singleShot(20, poll)
+
+    QTimer.singleShot(0, poll)
+    return seen
+
+
+@pytest.fixture
+def new_station(demo_paths: StationPaths, clock) -> Any:
+    """A station with its data but no accounts yet (as after setting it up)."""
+    with closing(sqlite3.connect(demo_paths.database)) as conn:
+        conn.execute("DELETE FROM user_account")
+        conn.commit()
+    store = Store.open(demo_paths, clock)
+    yield store
+    store.close()
+
+
+def test_first_run_creates_the_manager_and_signs_them_in(qtbot, new_station: Store) -> None:
+    def fill(dialog: QDialog) -> None:
+        assert isinstance(dialog, FirstRunDialog)
+        dialog.login_edit.setText("zhouzz")
+        dialog.name_edit.setText("周站长")
+        dialog.password_edit.setText("station pass 1")
+        dialog.repeat_edit.setText("station pass 2")
+        dialog.ok_button.click()
+        assert dialog.error_label.text() == "两次输入的密码不一致，请重新输入。" and dialog.isVisible()
+        dialog.password_edit.setText("short")
+        dialog.repeat_edit.setText("short")
+        dialog.ok_button.click()
+        assert "至少 8 个字符" in dialog.error_label.text() and dialog.isVisible()
+        dialog.password_edit.setText("station pass 1")
+        dialog.repeat_edit.setText("station pass 1")
+        dialog.ok_button.click()
+
+    seen = answer_modal(qtbot, fill)
+    operator = sign_in_at_desk(new_station)
+    assert len(seen) == 1
+    assert operator == Operator("zhouzz", "周站长", "station_manager")
+    assert new_station.operator == operator
+    assert users.sign_in(new_station, "zhouzz", "station pass 1").role == "station_manager"
+
+
+def test_the_demo_sign_in_is_prefilled_and_a_wrong_password_is_said(qtbot, demo_store: Store) -> None:
+    demo_store.operator = None
+
+    def sign(dialog: QDialog) -> None:
+        assert isinstance(dialog, SignInDialog)
+        assert (dialog.login_edit.text(), dialog.password_edit.text()) == ("manager", users.DEMO_PASSWORD)
+        dialog.password_edit.setText("wrong one")
+        dialog.ok_button.click()
+        assert dialog.error_label.text() == "用户名或密码不对，请重新输入。"
+        assert dialog.password_edit.text() == "" and dialog.isVisible()
+        dialog.login_edit.setText("finance")
+        dialog.password_edit.setText(users.DEMO_PASSWORD)
+        dialog.ok_button.click()
+
+    answer_modal(qtbot, sign)
+    operator = sign_in_at_desk(demo_store)
+    assert operator is not None and operator.label == "张会计（财务）"
+
+
+def test_cancelling_the_sign_in_opens_nothing(qtbot, demo_store: Store) -> None:
+    demo_store.operator = None
+    answer_modal(qtbot, lambda dialog: dialog.reject())
+    assert sign_in_at_desk(demo_store) is None and demo_store.operator is None
+
+
+def test_idle_desk_locks_showing_no_personal_data_until_the_password(
+    qtbot, window, demo_store: Store, messages
+) -> None:
+    demo_store.operator = users.sign_in(demo_store, "frontdesk", users.DEMO_PASSWORD)
+    window.show_operator()
+    window.show_page(3)  # 住户档案
+    page = window.households
+    dialog = page.open_household(page.row_at(0))
+    assert dialog.isVisible()
+    lock = window.start_idle_lock(minutes=5)
+    assert lock.timer.interval() == 5 * 60_000
+    lock.timer.setInterval(30)
+    lock.timer.start()
+    qtbot.waitUntil(lambda: window.desk_lock.locked, timeout=3000)
+    screen = window.desk_lock.dialog
+    assert screen is not None and screen.isVisible()
+    assert not window.isVisible() and not dialog.isVisible()
+    visible = [w for w in QApplication.topLevelWidgets() if w.isVisible()]
+    assert visible == [screen]
+    shown = " ".join(label.text() for label in screen.findChildren(type(screen.error_label)))
+    assert "4201" not in shown and "悦秀苑" in shown and screen.login_edit.text() == "frontdesk"
+    assert screen.login_edit.isReadOnly()
+    screen.password_edit.setText("guess")
+    screen.ok_button.click()
+    assert window.desk_lock.locked and "用户名或密码不对" in screen.error_label.text()
+    screen.password_edit.setText(users.DEMO_PASSWORD)
+    screen.ok_button.click()
+    assert not window.desk_lock.locked
+    assert window.isVisible() and dialog.isVisible()
+    dialog.done(0)
+
+
+def test_input_keeps_the_desk_unlocked(qtbot, window) -> None:
+    lock = IdleLock(5)
+    lock.start()
+    try:
+        lock.timer.setInterval(400)
+        lock.timer.start()
+        qtbot.wait(250)
+        qtbot.keyClick(window.lookup_edit, "1")
+        assert lock.timer.remainingTime() > 300
+    finally:
+        lock.stop()
+
+
+def test_switch_user_changes_who_acts_and_a_role_is_refused_by_the_services(
+    qtbot, window, demo_store: Store, wait_job, messages
+) -> None:
+    def sign(dialog: QDialog) -> None:
+        dialog.login_edit.setText("frontdesk")
+        dialog.password_edit.setText(users.DEMO_PASSWORD)
+        dialog.ok_button.click()
+
+    answer_modal(qtbot, sign)
+    window.switch_user()
+    assert window.operator_label.text() == "经办人：李房管（房管员（前台））"
+    with wait_job(window.runner):
+        window.runner.run(lambda s: billing.run_bills(s, Period(2026, 12), s.info["operator"]), parent=window)
+    assert messages.texts("warning")[-1] == "房管员（前台）岗位无权“出账和补录账单”。请由财务登录办理。"
+
+
+def test_a_copied_number_is_taken_off_the_clipboard(qtbot) -> None:
+    clipboard = QApplication.clipboard()
+    copy_briefly("420102199001011234", seconds=0)
+    assert clipboard.text() == "420102199001011234"
+    qtbot.waitUntil(lambda: clipboard.text() == "", timeout=2000)
+    copy_briefly("420102199001011234", seconds=0)
+    clipboard.setText("something the clerk copied since")
+    qtbot.wait(50)
+    assert clipboard.text() == "something the clerk copied since"
