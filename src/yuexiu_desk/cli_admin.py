@@ -25,7 +25,7 @@ def add_parsers(
     )
     restore = sub.add_parser("restore", help="从备份文件恢复（当前数据库先另存到 backups）")
     restore.add_argument("file", type=Path, metavar="FILE")
-    sub.add_parser("doctor", help="体检：完整性、外键、数据库版本、磁盘空间、备份时间")
+    sub.add_parser("doctor", help="体检：完整性、外键、数据库版本、磁盘空间、备份时间、审计链")
 
 
 def dispatch(store: Any, args: argparse.Namespace) -> int:
@@ -50,10 +50,11 @@ def restore_command(paths: Any, args: argparse.Namespace) -> int:
 
 
 def _cmd_backup(store: Any, args: argparse.Namespace) -> int:
+    from yuexiu_desk.cli import CLI_OPERATOR
     from yuexiu_desk.services.backups import make_backup
 
     # make_backup returns only after integrity_check passed and the file was renamed into place.
-    path = make_backup(store, to_dir=args.to)
+    path = make_backup(store, to_dir=args.to, operator=CLI_OPERATOR)
     print(f"已备份并校验：{path}")
     return 0
 
