@@ -55,24 +55,19 @@ ACTION_LABELS = {
     "restore": "恢复",
 }
 
-# Canonical encoding of an entry for its hash: a JSON array, ASCII only (every non-ASCII character escaped),
-# no spaces. JSON keeps field boundaries unambiguous and types distinct (1 is not "1"); its escaping does not
-# depend on the Python or SQLite version.
-_ENCODE = json.JSONEncoder(ensure_ascii=True, separators=(",", ":"), check_circular=False).encode
 _SHA256 = hashlib.sha256
 
 
 def entry_hash(
-    seq: object,
-    at: object,
-    operator: object,
-    action: object,
-    subject: object,
-    detail: object,
-    prev_hash: object,
+    seq: int, at: str, operator: str, action: str, subject: str, detail: str, prev_hash: str
 ) -> str:
+    """SHA-256 (hex) of the entry's canonical encoding, the UTF-8 of: seq, a newline, then each text field as
+    <length in characters>:<text>. The lengths make field boundaries unambiguous whatever the text holds;
+    len() refuses anything but text (an integer, NULL) and bytes format differently, so a field whose type
+    was changed no longer matches. verify() inlines the same expression (keep the two identical)."""
     return _SHA256(
-        _ENCODE([seq, at, operator, action, subject, detail, prev_hash]).encode("ascii")
+        f"{seq}\n{len(at)}:{at}{len(operator)}:{operator}{len(action)}:{action}{len(subject)}:{subject}"
+        f"{len(detail)}:{detail}{len(prev_hash)}:{prev_hash}".encode()
     ).hexdigest()
 
 
@@ -145,6 +140,11 @@ def _read_head(conn: sqlite3.Connection) -> tuple[int, str] | None:
     return seq, hash_
 
 
+def _storable(text: str) -> str:
+    # A file name may carry undecodable bytes (surrogate escapes) that SQLite cannot store; NUL is dropped.
+    return text.encode("utf-8", "replace").decode("utf-8").replace("\x00", "")
+
+
 def record(
     session: Session,
     operator: str,
@@ -181,7 +181,7 @@ def record(
     moment = (clock or session.info.get("clock") or SystemClock()).now().astimezone(UTC)
     at = moment.isoformat(timespec="microseconds")
     detail_text = json.dumps(detail or {}, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-    operator = operator or SYSTEM_OPERATOR
+    operator, action, subject = (_storable(t) for t in (operator or SYSTEM_OPERATOR, action, subject))
     digest = entry_hash(seq, at, operator, action, subject, detail_text, prev_hash)
     conn.exec_driver_sql(
         "INSERT INTO audit_entry (seq, at, operator, action, subject, detail, prev_hash, hash) "
@@ -213,7 +213,7 @@ def verify(source: Session | Connection | sqlite3.Connection) -> VerifyResult:
     cursor = conn.execute(
         "SELECT seq, at, operator, action, subject, detail, prev_hash, hash FROM audit_entry ORDER BY seq"
     )
-    encode, sha256 = _ENCODE, _SHA256
+    sha256 = _SHA256
     bad: tuple[int, str] | None = None
     while bad is None:
         rows = cursor.fetchmany(BATCH)
@@ -230,11 +230,12 @@ def verify(source: Session | Connection | sqlite3.Connection) -> VerifyResult:
                 before = "起始值（本站的链首）" if seq == 1 else f"第 {seq - 1} 条的哈希"
                 bad = (seq, f"第 {seq} 条记下的上一条哈希与{before}不符：记录被删除、调换、插入或改动")
                 break
-            try:
+            try:  # entry_hash, inlined (one Python call less per row)
                 computed = sha256(
-                    encode([seq, at, operator, action, subject, detail, prev_hash]).encode("ascii")
+                    f"{seq}\n{len(at)}:{at}{len(operator)}:{operator}{len(action)}:{action}"
+                    f"{len(subject)}:{subject}{len(detail)}:{detail}{len(prev_hash)}:{prev_hash}".encode()
                 ).hexdigest()
-            except (TypeError, ValueError):
+            except (TypeError, ValueError):  # not text where text belongs, or text that cannot be encoded
                 computed = ""
             if computed != stored:
                 bad = (seq, f"第 {seq} 条的内容与其哈希不符：记录被改动")

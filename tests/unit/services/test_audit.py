@@ -18,8 +18,10 @@ from sqlalchemy import select
 from yuexiu_desk.clock import FixedClock
 from yuexiu_desk.domain.billing import Channel, Period
 from yuexiu_desk.paths import StationPaths
-from yuexiu_desk.services import audit, billing, people
+from yuexiu_desk.services import audit, backups, billing, funds, people, reconcile
 from yuexiu_desk.services.money_export import export_rent_ledger
+from yuexiu_desk.services.station import write_demo_statement
+from yuexiu_desk.storage.billing_models import Bill
 from yuexiu_desk.storage.db import Store
 from yuexiu_desk.storage.models import HouseholdMember, Lease, Unit
 
@@ -115,6 +117,73 @@ def test_money_reveals_and_exports_are_recorded(demo_store: Store, tmp_path: Pat
     raw = "".join(str(row) for row in entries(demo_store.paths.database))
     assert number not in raw  # the revealed number itself never enters the log
     assert verified(demo_store).count == start + 4
+
+
+def test_statement_import_month_close_reopen_and_bill_void_are_recorded(
+    demo_store: Store, tmp_path: Path
+) -> None:
+    october = Period(2026, 10)
+    with demo_store.read() as session:
+        statement = write_demo_statement(session, tmp_path)
+    with demo_store.unit_of_work("张会计") as session:
+        reconcile.import_statement(session, statement, october, "张会计")
+        reconcile.confirm_matches(session, october, None, "张会计")
+    with demo_store.unit_of_work("李站长") as session:
+        funds.close_month(session, october, "李站长")
+    with demo_store.unit_of_work("李站长") as session:
+        funds.reopen_month(session, october, "有一笔缴费需要更正", "李站长")
+        bill = session.scalars(
+            select(Bill).where(Bill.period == "2026-10").order_by(Bill.lease_no).limit(1)
+        ).one()
+        billing.void_bill(session, bill.id, "金额录错", "李站长")
+    with demo_store.read() as session:
+        added = [(e.operator, e.action, e.subject) for e in reversed(audit.latest(session, 4))]
+        assert audit.verify(session).ok
+    assert added == [
+        ("张会计", "import", statement.name),
+        ("李站长", "month_close", "2026-10"),
+        ("李站长", "month_reopen", "2026-10"),
+        ("李站长", "bill_void", str(bill.id)),
+    ]
+
+
+def test_backup_and_restore_are_recorded_and_the_restored_chain_verifies(
+    demo_paths: StationPaths, clock: FixedClock
+) -> None:
+    store = Store.open(demo_paths, clock)
+    try:
+        saved = backups.make_backup(store, operator="李站长")
+        with store.read() as session:
+            (entry,) = audit.latest(session, 1)
+        assert (entry.operator, entry.action, entry.subject, entry.detail) == (
+            "李站长",
+            "backup",
+            saved.name,
+            {"kind": "manual"},
+        )
+        with store.unit_of_work("张会计") as session:
+            audit.record(session, "张会计", "login")
+    finally:
+        store.close()
+    backups.restore(demo_paths, saved, clock, operator="李站长")
+    store = Store.open(demo_paths, clock)
+    try:
+        with store.read() as session:
+            result = audit.verify(session)
+            newest = audit.latest(session, 1)[0]
+    finally:
+        store.close()
+    # The backup holds the chain as it was (without its own entry); the restore continues it.
+    assert result.ok and (newest.seq, newest.action, newest.subject) == (entry.seq, "restore", saved.name)
+
+
+def test_text_sqlite_cannot_hold_is_made_storable(demo_store: Store) -> None:
+    with demo_store.unit_of_work("张会计") as session:
+        audit.record(session, "张\x00会计", "export", "bad-\udcff-name.xlsx")
+    with demo_store.read() as session:
+        (entry,) = audit.latest(session, 1)
+        assert audit.verify(session).ok
+    assert (entry.operator, entry.subject) == ("张会计", "bad-?-name.xlsx")
 
 
 def test_a_chain_from_another_station_does_not_verify(demo_paths: StationPaths) -> None:
