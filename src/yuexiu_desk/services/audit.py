@@ -16,7 +16,9 @@ What verify() detects, and why:
 What it cannot detect: someone who has the database file and this program's source can rewrite the whole
 chain from some entry on, recomputing every hash and the head, because nothing here is secret (no key).
 The chain makes tampering evident to anyone who kept an earlier head (seq and hash, printed by
-`yuexiu-desk audit verify`): a rewritten chain no longer holds that hash at that seq.
+`yuexiu-desk audit verify`): a rewritten chain no longer holds that hash at that seq. Likewise, a head that
+was deleted or garbled (verify reports it) is written afresh by the next append, which continues after the
+last row left: a tail cut off together with the head is then no longer visible.
 """
 
 from __future__ import annotations
@@ -199,9 +201,21 @@ def verify(source: Session | Connection | sqlite3.Connection) -> VerifyResult:
     """Walk the whole chain in seq order and name the first broken link (reason in Chinese).
 
     Rows are streamed in large batches with the bare sqlite3 cursor (no ORM): a million entries take a
-    few seconds. Run it inside one read transaction so the head and the rows are one snapshot.
+    few seconds. The head and the rows are read in one transaction (the session's, or one of its own on a
+    bare connection), so an append meanwhile cannot look like a forged entry.
     """
     conn = _driver(source)
+    own_snapshot = not conn.in_transaction  # a bare connection: read the head and the rows in one snapshot
+    if own_snapshot:
+        conn.execute("BEGIN")
+    try:
+        return _walk(conn)
+    finally:
+        if own_snapshot:
+            conn.execute("ROLLBACK")
+
+
+def _walk(conn: sqlite3.Connection) -> VerifyResult:
     station_id = _station_id(conn)
     try:
         head = _read_head(conn)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import random
 import sqlite3
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import closing
 from datetime import date
@@ -61,6 +62,29 @@ def test_the_chain_grows_in_the_callers_transaction_and_verifies(demo_store: Sto
     with demo_store.read() as session:
         newest = audit.latest(session, 2)
     assert [e.seq for e in newest] == [second, first] and newest[1].detail == {"kind": "rent_ledger"}
+
+
+def test_concurrent_appends_queue_and_the_chain_stays_whole(demo_store: Store) -> None:
+    """Each unit of work takes the write lock at BEGIN, so the last entry it reads is still the last one."""
+    start = verified(demo_store).count
+    failures: list[BaseException] = []
+
+    def clerk(name: str) -> None:
+        try:
+            for _ in range(25):
+                with demo_store.unit_of_work(name) as session:
+                    audit.record(session, name, "login")
+        except BaseException as exc:  # reported below: an exception in a thread would only be a warning
+            failures.append(exc)
+
+    threads = [threading.Thread(target=clerk, args=(name,)) for name in ("张会计", "李站长", "王管理员")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    result = verified(demo_store)
+    assert result.ok and result.count == start + 75
 
 
 def test_a_read_session_cannot_record(demo_store: Store) -> None:
