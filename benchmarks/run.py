@@ -1050,7 +1050,7 @@ def bench_ledger(reps: Reps) -> None:
         store = Store.open(StationPaths(folder), FixedClock(generate.FIXTURE_NOW))
         try:
             started = time.perf_counter()
-            with store.read() as session:
+            with store.unit_of_work(generate.OPERATOR) as session:  # an export is recorded in the audit log
                 exported = export_rent_ledger(session, Period(2026, 10), Path(scratch) / "real.xlsx")
             whole = time.perf_counter() - started
         finally:
@@ -1071,6 +1071,141 @@ def bench_ledger(reps: Reps) -> None:
     )
 
 
+# ---------------------------------------------------------------- k. audit log verification
+
+AUDIT_ENTRIES = 1_000_000
+AUDIT_DIR = DATA / "audit-1m"
+
+
+def ensure_audit_fixture() -> Path:
+    """The demo station with its audit log continued to AUDIT_ENTRIES entries (made once, then reused).
+
+    The entries are what the desk records (payments with their receipt, lease, amount and channel, some
+    voids, exports, backups), hashed by services.audit.entry_hash and inserted with bare executemany; the
+    head is set as record() sets it, so the chain verifies.
+    """
+    from datetime import UTC, timedelta
+
+    from yuexiu_desk.services import audit
+
+    marker = AUDIT_DIR / "audit.json"
+    # The hash of a fixed entry stands for the chain's encoding: a change to it makes a new fixture.
+    key = {"schema": _schema_head(), "entries": AUDIT_ENTRIES, "encoding": audit.entry_hash(1, *"abcdef")}
+    if marker.exists() and json.loads(marker.read_text()) == key:
+        return AUDIT_DIR
+    started = time.perf_counter()
+    _copy_station(DEMO_DIR, AUDIT_DIR)
+    conn = sqlite3.connect(AUDIT_DIR / "station.sqlite3", isolation_level=None)
+    try:
+        conn.execute("PRAGMA synchronous = OFF")
+        head = json.loads(
+            conn.execute("SELECT value FROM setting WHERE key = ?", (audit.HEAD_KEY,)).fetchone()[0]
+        )
+        seq, prev = head["seq"], head["hash"]
+        rng = random.Random(11)
+        moment = generate.FIXTURE_NOW.astimezone(UTC)
+        operators = ["张会计", "李站长", "王管理员", "命令行", "system"]
+        entry_hash = audit.entry_hash
+        conn.execute("BEGIN")
+        while seq < AUDIT_ENTRIES:
+            rows = []
+            for _ in range(min(100_000, AUDIT_ENTRIES - seq)):
+                seq += 1
+                moment += timedelta(seconds=rng.randint(1, 90))
+                at = moment.isoformat(timespec="microseconds")
+                draw = rng.random()
+                if draw < 0.9:
+                    action, subject = "payment", f"YXY01-SJ{moment.year}-{seq:06d}"
+                    detail = (
+                        f'{{"amount_fen":{rng.randint(10_000, 300_000)},"channel":"{rng.choice(["cash", "wechat", "bank"])}",'
+                        f'"lease_no":"YXY01-2024-{rng.randint(1, 9999):04d}","paid_on":"{moment.date()}"}}'
+                    )
+                elif draw < 0.95:
+                    action, subject, detail = (
+                        "payment_void",
+                        f"YXY01-SJ{moment.year}-{seq - 3:06d}",
+                        '{"amount_fen":60434}',
+                    )
+                elif draw < 0.98:
+                    action, subject = "export", "租金台账-2026年10月.xlsx"
+                    detail = '{"kind":"rent_ledger","period":"2026-10"}'
+                else:
+                    action, subject = "backup", f"YXY01-daily-{moment:%Y%m%dT%H%M%SZ}.sqlite3"
+                    detail = '{"kind":"daily"}'
+                operator = rng.choice(operators)
+                digest = entry_hash(seq, at, operator, action, subject, detail, prev)
+                rows.append((seq, at, operator, action, subject, detail, prev, digest))
+                prev = digest
+            conn.executemany("INSERT INTO audit_entry VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        conn.execute(
+            "UPDATE setting SET value = ? WHERE key = ?",
+            (json.dumps({"seq": seq, "hash": prev}, separators=(",", ":")), audit.HEAD_KEY),
+        )
+        conn.execute("COMMIT")
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        conn.close()
+    marker.write_text(json.dumps(key))
+    print(
+        f"(generated {AUDIT_DIR.relative_to(HERE.parent)}: {AUDIT_ENTRIES:,} audit entries in {time.perf_counter() - started:.1f} s)"
+    )
+    return AUDIT_DIR
+
+
+def _bare_audit_read(database: Path, hash_rows: bool) -> float:
+    """The floor: every row read with bare sqlite3 in the same batches (and, with hash_rows, each row's
+    fields run through SHA-256 joined as they come, no canonical encoding, nothing compared)."""
+    import hashlib
+
+    sha256 = hashlib.sha256
+    conn = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
+    try:
+        started = time.perf_counter()
+        cursor = conn.execute(
+            "SELECT seq, at, operator, action, subject, detail, prev_hash, hash FROM audit_entry ORDER BY seq"
+        )
+        while rows := cursor.fetchmany(20_000):
+            if hash_rows:
+                for _seq, at, operator, action, subject, detail, prev_hash, _hash in rows:
+                    sha256((at + operator + action + subject + detail + prev_hash).encode()).hexdigest()
+        return time.perf_counter() - started
+    finally:
+        conn.close()
+
+
+def bench_audit(reps: Reps) -> None:
+    from yuexiu_desk.services import audit
+
+    folder = ensure_audit_fixture()
+    store = open_store(folder)
+    figures, floors, reads = [], [], []
+    try:
+        for _ in range(max(2, reps.imports)):
+            gc.collect()
+            floors.append(_bare_audit_read(folder / "station.sqlite3", hash_rows=True))
+            reads.append(_bare_audit_read(folder / "station.sqlite3", hash_rows=False))
+            gc.collect()
+            started = time.perf_counter()
+            with store.read() as session:
+                result = audit.verify(session)
+            figures.append(time.perf_counter() - started)
+            if not result.ok or result.count != AUDIT_ENTRIES:
+                raise RuntimeError(f"the fixture's chain does not verify: {result}")
+    finally:
+        store.close()
+    timed_line(
+        f"k. audit verify, {AUDIT_ENTRIES:,} entries",
+        median(figures),
+        median(floors),
+        "bare sqlite3 read + SHA-256 of each row",
+        10.0,
+    )
+    detail(
+        f"per run {', '.join(_fmt_time(f) for f in figures)}; the bare read alone {_fmt_time(median(reads))}; "
+        f"{AUDIT_ENTRIES / median(figures):,.0f} entries/s; database {(folder / 'station.sqlite3').stat().st_size / 2**20:,.0f} MiB"
+    )
+
+
 # ---------------------------------------------------------------- main
 
 BENCHES: dict[str, Callable[[Reps], None]] = {
@@ -1085,6 +1220,7 @@ BENCHES: dict[str, Callable[[Reps], None]] = {
     "h": bench_bills,
     "i": bench_arrears,
     "j": bench_ledger,
+    "k": bench_audit,
 }
 
 

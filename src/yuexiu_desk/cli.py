@@ -125,10 +125,11 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("image", type=Path)
     scan.add_argument("--format", choices=["table", "json"], default="table")
 
-    from yuexiu_desk import cli_admin, cli_money, cli_users
+    from yuexiu_desk import cli_admin, cli_audit, cli_money, cli_users
 
     cli_money.add_parsers(sub, _Parser, _date)
     cli_admin.add_parsers(sub, _Parser, _date)
+    cli_audit.add_parsers(sub, _Parser, _date)
     cli_users.add_parsers(sub, _Parser, _date)
     return parser
 
@@ -217,6 +218,10 @@ def _dispatch(args: argparse.Namespace, paths: StationPaths) -> int:
             return cli_money.dispatch(store, args)
         if args.command in cli_admin.COMMANDS:
             return cli_admin.dispatch(store, args)
+        from yuexiu_desk import cli_audit
+
+        if args.command in cli_audit.COMMANDS:
+            return cli_audit.dispatch(store, args)
         handler = {
             "units": _cmd_units,
             "changes": _cmd_changes,

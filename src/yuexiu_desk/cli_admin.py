@@ -25,7 +25,7 @@ def add_parsers(
     )
     restore = sub.add_parser("restore", help="从备份文件恢复（当前数据库先另存到 backups）")
     restore.add_argument("file", type=Path, metavar="FILE")
-    sub.add_parser("doctor", help="体检：完整性、外键、数据库版本、磁盘空间、备份时间")
+    sub.add_parser("doctor", help="体检：完整性、外键、数据库版本、磁盘空间、备份时间、审计链")
 
 
 def dispatch(store: Any, args: argparse.Namespace) -> int:
@@ -41,8 +41,8 @@ def restore_command(paths: Any, args: argparse.Namespace) -> int:
     from yuexiu_desk import cli_users
     from yuexiu_desk.services.backups import require_restore_right, restore
 
-    require_restore_right(paths, cli_users.credentials_prompt)
-    result = restore(paths, args.file)
+    operator = require_restore_right(paths, cli_users.credentials_prompt)
+    result = restore(paths, args.file, operator=operator.login if operator else "命令行")
     print(
         f"已从 {result.restored_from} 恢复服务站 {result.station_code} 的数据（数据库版本 {result.revision}）。"
     )
@@ -54,8 +54,10 @@ def restore_command(paths: Any, args: argparse.Namespace) -> int:
 def _cmd_backup(store: Any, args: argparse.Namespace) -> int:
     from yuexiu_desk.services.backups import make_backup
 
+    # Anyone may back up, signed in or not; the audit log names who when it can.
+    operator = store.operator.login if store.operator is not None else "命令行"
     # make_backup returns only after integrity_check passed and the file was renamed into place.
-    path = make_backup(store, to_dir=args.to)
+    path = make_backup(store, to_dir=args.to, operator=operator)
     print(f"已备份并校验：{path}")
     return 0
 

@@ -326,7 +326,7 @@ def _cmd_dunning(store: Any, args: argparse.Namespace) -> int:
 def _cmd_ledger(store: Any, args: argparse.Namespace) -> int:
     from yuexiu_desk.services.money_export import export_rent_ledger
 
-    with store.read() as session:
+    with store.unit_of_work() as session:  # the export is recorded in the audit log
         count = export_rent_ledger(session, args.month, args.out)
     print(f"已导出 {args.month} 租金台账 {count} 行：{args.out}")
     return 0
@@ -335,7 +335,7 @@ def _cmd_ledger(store: Any, args: argparse.Namespace) -> int:
 def _cmd_report(store: Any, args: argparse.Namespace) -> int:
     from yuexiu_desk.services.money_export import export_fund_report
 
-    with store.read() as session:
+    with store.unit_of_work() as session:  # the export is recorded in the audit log
         figures = export_fund_report(session, args.month, args.out)
     print(
         f"已导出 {args.month} 资金报表：应收 {_yuan(figures.billed_fen)} 元，实收 {_yuan(figures.collected_fen)} 元，"

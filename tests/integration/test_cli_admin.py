@@ -31,7 +31,7 @@ def test_doctor_fails_without_a_backup_and_passes_after_one(
     root = str(demo_paths.root)
     code, out, _ = run(capsys, "--data-dir", root, "doctor")
     assert code == 1
-    assert "[有问题] 最近备份：还没有备份" in out and "[不适用] 审计链：尚未启用（见 issue 6）" in out
+    assert "[有问题] 最近备份：还没有备份" in out and "[正常] 审计链：完好，共 " in out
     assert "[正常] 完整性检查" in out and "[正常] 外键检查" in out and "[正常] 数据库版本" in out
 
     code, out, err = run(capsys, "--data-dir", root, "backup")

@@ -273,7 +273,7 @@ class ImportPreviewDialog(QDialog):
             from yuexiu_desk.services.backups import make_backup
 
             # Before anything is written: a verified copy to go back to.
-            make_backup(store, "before-import")
+            make_backup(store, "before-import", operator=session.info["operator"], session=session)
             return import_households(session, path, session.info["operator"])
 
         self.runner.run(

@@ -745,7 +745,7 @@ class MainWindow(QMainWindow):
 
         store = self.store
         return self.runner.run_task(
-            lambda: make_backup(store, "manual", to_dir=folder),
+            lambda: make_backup(store, "manual", to_dir=folder, operator=self.runner.operator),
             description="正在备份…",
             on_success=lambda path: messages.inform(self, f"已备份并校验：\n{path}", "备份完成"),
             parent=self,

@@ -18,11 +18,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import select, text
+from sqlalchemy.orm import Session
 
 from yuexiu_desk.clock import Clock, SystemClock
-from yuexiu_desk.domain.access import Operator
+from yuexiu_desk.domain.access import Operator, system_operator
 from yuexiu_desk.errors import EnvironmentProblem, UserError
 from yuexiu_desk.paths import StationPaths
+from yuexiu_desk.services import audit
 from yuexiu_desk.storage.backup import (
     backup_database,
     copy_durably,
@@ -154,16 +156,32 @@ def make_backup(
     to_dir: Path | None = None,
     keep: int = DEFAULT_KEEP,
     now: datetime | None = None,
+    *,
+    operator: str = audit.SYSTEM_OPERATOR,
+    session: Session | None = None,
 ) -> Path:
-    """Back the store up (verified, atomic) and return the file; thin the automatic kinds in the backups folder."""
+    """Back the store up (verified, atomic) and return the file; thin the automatic kinds in the backups folder.
+
+    The backup is recorded in the audit log: in session when the caller is inside a unit of work (which holds
+    the write lock, so a second one would wait for it), else in a unit of work of its own.
+    """
     if _KIND.fullmatch(kind) is None:
         raise ValueError(f"bad backup kind {kind!r}")
     if to_dir is not None:
         _check_target_folder(to_dir)
     folder = to_dir if to_dir is not None else store.paths.backups
     moment = (now or store.clock.now()).astimezone(UTC)
-    stem = f"{_safe_code(_station_code(store))}-{kind}-{moment.strftime(STAMP_FORMAT)}"
+    code = _station_code(store)
+    stem = f"{_safe_code(code)}-{kind}-{moment.strftime(STAMP_FORMAT)}"
     target = backup_database(store.engine, _free_name(folder, stem))
+    if code is not None:  # a database without a station has nothing to audit (and no chain to start)
+        where = {"kind": kind, **({"to": str(to_dir)} if to_dir is not None else {})}
+        if session is not None:
+            audit.record(session, operator, "backup", target.name, where)
+        else:
+            # Backing up needs no sign-in: whoever is signed in is named, else the caller's label.
+            with store.unit_of_work(store.operator or system_operator(operator)) as own:
+                audit.record(own, operator, "backup", target.name, where)
     if to_dir is None and kind in AUTOMATIC_KINDS:
         prune(store.paths, kind, keep)
     return target
@@ -296,33 +314,37 @@ def _keep_previous(paths: StationPaths, code: str | None, readable: bool, clock:
     return target
 
 
-def require_restore_right(paths: StationPaths, prompt_for: Callable[[Store], Callable[[], Operator]]) -> None:
+def require_restore_right(
+    paths: StationPaths, prompt_for: Callable[[Store], Callable[[], Operator]]
+) -> Operator | None:
     """Restoring replaces everyone's data: only a role holding backup.restore may, signed in (through the
-    prompt made for the store) against the current database. A database that is missing or cannot be opened
-    protects nothing, and restoring is its remedy, so then anyone may."""
+    prompt made for the store) against the current database; returns who. A database that is missing or
+    cannot be opened protects nothing, and restoring is its remedy, so then anyone may (None)."""
     from sqlalchemy.exc import DatabaseError
 
     from yuexiu_desk.services.access import require
     from yuexiu_desk.services.users import has_accounts
 
     if not paths.database.exists():
-        return
+        return None
     try:
         store = Store.open(paths)
     except (EnvironmentProblem, DatabaseError):
-        return
+        return None
     try:
         with store.read() as session:
             if not has_accounts(session):
-                return
+                return None
         store.sign_in_prompt = prompt_for(store)
         with store.read() as session:
-            require(session, "backup.restore")
+            return require(session, "backup.restore")
     finally:
         store.close()
 
 
-def restore(paths: StationPaths, file: Path, clock: Clock | None = None) -> RestoreResult:
+def restore(
+    paths: StationPaths, file: Path, clock: Clock | None = None, operator: str = audit.SYSTEM_OPERATOR
+) -> RestoreResult:
     """Replace the station database with a backup file, keeping the current one aside; nothing else is open.
 
     Everything is checked on a private copy beside the database before the current file is touched, so a
@@ -368,6 +390,8 @@ def restore(paths: StationPaths, file: Path, clock: Clock | None = None) -> Rest
     try:
         with store.engine.connect() as conn:
             revision = current_revision(conn) or ""
+        with store.unit_of_work(system_operator(operator)) as session:
+            audit.record(session, operator, "restore", file.name, {"revision": revision})
     finally:
         store.close()
     return RestoreResult(file, identity.code, revision, previous)
@@ -441,5 +465,15 @@ def doctor(store: Store, min_free_bytes: int = LOW_DISK_BYTES, now: datetime | N
             + ("" if wal_size < LARGE_WAL_BYTES else "，过大，请关闭其他程序后重启本程序"),
         )
     )
-    checks.append(Check("审计链", True, "尚未启用（见 issue 6）", applicable=False))
+    with store.read() as session:
+        chain = audit.verify(session)
+    checks.append(
+        Check(
+            "审计链",
+            chain.ok,
+            f"完好，共 {chain.count} 条"
+            if chain.ok
+            else f"第 {chain.first_bad_seq} 条起不可信：{chain.reason}",
+        )
+    )
     return checks

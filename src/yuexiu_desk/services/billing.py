@@ -44,6 +44,7 @@ from yuexiu_desk.domain.leases import (
 )
 from yuexiu_desk.domain.money import format_yuan, round_half_up_div, yuan_to_fen
 from yuexiu_desk.errors import UserError
+from yuexiu_desk.services import audit
 from yuexiu_desk.services.access import require
 from yuexiu_desk.services.units import find_unit_id_by_code
 from yuexiu_desk.storage.billing_models import (
@@ -618,6 +619,18 @@ def void_bill(session: Session, bill_id: uuid.UUID, reason: str, operator: str) 
     _void(session, reason, operator, bill_id=bill.id)
     refresh_accounts(session, [bill.household_id])
     apply_credit(session, bill.household_id)
+    audit.record(
+        session,
+        operator,
+        "bill_void",
+        str(bill.id),
+        {
+            "lease_no": bill.lease_no,
+            "period": bill.period,
+            "kind": bill.charge_kind,
+            "amount_fen": bill.amount_fen,
+        },
+    )
 
 
 def _void(session: Session, reason: str, operator: str, **target: uuid.UUID) -> MoneyVoid:
@@ -789,6 +802,18 @@ def record_payment(
         session.add(Allocation(payment_id=payment.id, bill_id=bill_id, amount_fen=fen, created_at=now))
         paid_by_period[periods[bill_id]] += fen
     account = _adjust_account(session, lease.household_id, -amount, paid_by_period)
+    audit.record(
+        session,
+        operator,
+        "payment",
+        payment.receipt_no,
+        {
+            "lease_no": lease.lease_no,
+            "amount_fen": amount,
+            "channel": payment.channel,
+            "paid_on": str(paid_on),
+        },
+    )
     return PaymentResult(
         payment.id,
         payment.receipt_no,
@@ -852,6 +877,7 @@ def void_payment(session: Session, receipt_no: str, reason: str, operator: str) 
         )
     _void(session, reason, operator, payment_id=payment.id)
     refresh_accounts(session, [payment.household_id])
+    audit.record(session, operator, "payment_void", payment.receipt_no, {"amount_fen": payment.amount_fen})
 
 
 def payment_void(session: Session, payment_id: uuid.UUID) -> MoneyVoid | None:

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from yuexiu_desk.clock import local_date
 from yuexiu_desk.domain.billing import DEFAULT_BILLING, BillingRules, Channel, Period
 from yuexiu_desk.errors import UserError
+from yuexiu_desk.services import audit
 from yuexiu_desk.services.access import require
 from yuexiu_desk.services.billing import closed_periods, next_number
 from yuexiu_desk.storage.billing_models import Bill, MoneyVoid, MonthClose, Payment
@@ -364,6 +365,17 @@ def close_month(
         )
     )
     session.flush()
+    audit.record(
+        session,
+        operator,
+        "month_close",
+        str(period),
+        {
+            "billed_fen": figures.billed_fen,
+            "collected_fen": figures.collected_fen,
+            "closing_fen": figures.closing_fen,
+        },
+    )
     return figures
 
 
@@ -389,6 +401,7 @@ def reopen_month(session: Session, period: Period, reason: str, operator: str) -
         )
     )
     session.flush()
+    audit.record(session, operator, "month_reopen", str(period))  # the reason is in month_close
 
 
 def _periods_with_money(session: Session) -> set[str]:

@@ -71,6 +71,7 @@ from yuexiu_desk.export.household_template import (
     YES,
     TemplateColumn,
 )
+from yuexiu_desk.services import audit
 from yuexiu_desk.services.access import require
 from yuexiu_desk.services.households import HouseholdInput, MemberInput, register_household
 from yuexiu_desk.services.leases import SignLease, record_filing, sign_lease
@@ -175,6 +176,13 @@ def import_households(
             savepoint.rollback()
         else:
             savepoint.commit()
+            audit.record(
+                session,
+                operator,
+                "import",
+                Path(path).name,
+                {"kind": "households", "households": len(plan), "bulk": use_bulk},
+            )
     if problems:
         raise ImportRejected(_in_order(problems))
     clean = [h for h in plan if h.clean]

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from yuexiu_desk.domain.billing import DEFAULT_BILLING, BillingRules, Channel, Period
 from yuexiu_desk.export.fund_report import FundReport, write_fund_report
 from yuexiu_desk.export.rent_ledger import LedgerRow, write_rent_ledger
-from yuexiu_desk.services import funds
+from yuexiu_desk.services import audit, funds
 from yuexiu_desk.services.access import require
 from yuexiu_desk.storage.db import require_station
 
@@ -37,9 +37,18 @@ def ledger_rows(
 
 
 def export_rent_ledger(session: Session, period: Period, out: Path) -> int:
+    """Write the month's ledger; run in a unit of work, which records the export in the audit log."""
     require(session, "money.export")
     station = require_station(session)
-    return write_rent_ledger(ledger_rows(session, period), period.label, station.name, out)
+    count = write_rent_ledger(ledger_rows(session, period), period.label, station.name, out)
+    audit.record(
+        session,
+        session.info.get("operator", ""),
+        "export",
+        Path(out).name,
+        {"kind": "rent_ledger", "period": str(period)},
+    )
+    return count
 
 
 def fund_report(
@@ -77,4 +86,11 @@ def export_fund_report(session: Session, period: Period, out: Path) -> funds.Fun
     require(session, "money.export")
     figures = funds.fund_figures(session, period)
     write_fund_report(fund_report(session, period, figures=figures), out)
+    audit.record(
+        session,
+        session.info.get("operator", ""),
+        "export",
+        Path(out).name,
+        {"kind": "fund_report", "period": str(period)},
+    )
     return figures

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from yuexiu_desk.domain.identity import mask_id_number, mask_phone
 from yuexiu_desk.errors import UserError
+from yuexiu_desk.services import audit
 from yuexiu_desk.services.access import require
 from yuexiu_desk.storage.models import HouseholdMember, RevealLog
 
@@ -66,6 +67,7 @@ def _reveal(
         )
     )
     session.flush()
+    audit.record(session, operator, "reveal", str(member_id), {"field": field})  # the reason is in reveal_log
     return member
 
 

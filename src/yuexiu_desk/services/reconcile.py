@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 from yuexiu_desk.domain.billing import CHANNEL_LABELS, Channel, Period
 from yuexiu_desk.domain.money import FEN_PER_YUAN, format_yuan
 from yuexiu_desk.errors import EnvironmentProblem, UserError
+from yuexiu_desk.services import audit
 from yuexiu_desk.services.access import require
 from yuexiu_desk.services.billing import find_payment, require_open
 from yuexiu_desk.storage.billing_models import MoneyVoid, Payment, Setting, StatementLine
@@ -649,6 +650,13 @@ def import_statement(
         )
     session.flush()
     matched = match_month(session, period, operator)
+    audit.record(
+        session,
+        operator,
+        "import",
+        Path(path).name,
+        {"kind": "statement", "period": str(period), "added": len(wanted) - len(existing)},
+    )
     return ImportResult(
         source=statement.source,
         period=period,

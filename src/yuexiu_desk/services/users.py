@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from yuexiu_desk.clock import Clock, SystemClock
 from yuexiu_desk.domain.access import SYSTEM_ROLE, Operator, permission_table, role_label, system_operator
 from yuexiu_desk.errors import UserError
+from yuexiu_desk.services import audit
 from yuexiu_desk.services.access import require
 from yuexiu_desk.storage.models import UserAccount
 
@@ -159,12 +160,16 @@ def create_first_manager(session: Session, login: str, name: str, password: str)
     """The station manager account of a new station; refused once any account exists."""
     if has_accounts(session):
         raise UserError("本站已有账户：新账户须由站长登录后添加。")
-    return _add(session, login, name, MANAGER_ROLE, password, _clock(session))
+    operator = _add(session, login, name, MANAGER_ROLE, password, _clock(session))
+    audit.record(session, login, "user_add", login, {"role": MANAGER_ROLE, "first": True})
+    return operator
 
 
 def add_user(session: Session, login: str, name: str, role: str, password: str) -> Operator:
     require(session, "users.manage")
-    return _add(session, login, name, role, password, _clock(session))
+    operator = _add(session, login, name, role, password, _clock(session))
+    audit.record(session, "", "user_add", login, {"role": role})
+    return operator
 
 
 def set_role(session: Session, login: str, role: str) -> Operator:
@@ -174,6 +179,7 @@ def set_role(session: Session, login: str, role: str) -> Operator:
         raise UserError(f"没有“{role}”这个岗位，请从列表中选择。")
     if account.role == MANAGER_ROLE and role != MANAGER_ROLE and _active_managers(session) <= 1:
         raise UserError("这是本站唯一的站长账户，不能改为其他岗位：请先添加另一位站长。")
+    audit.record(session, "", "role_change", login, {"from": account.role, "to": role})
     account.role = role
     return Operator(account.login, account.name, role)
 
@@ -186,6 +192,7 @@ def set_disabled(session: Session, login: str, disabled: bool) -> None:
     account.disabled = disabled
     account.failed_logins = 0
     account.retry_after = None
+    audit.record(session, "", "user_disable", login, {"disabled": disabled})
 
 
 def change_password(session: Session, login: str, old_password: str, new_password: str) -> None:
@@ -199,6 +206,7 @@ def change_password(session: Session, login: str, old_password: str, new_passwor
         raise UserError("原密码不对，密码没有修改。") from None
     check_password_rules(login, new_password)
     account.password_hash = _hasher(session).hash(new_password)
+    audit.record(session, login, "password_reset", login, {"by": "self"})
 
 
 def reset_password(session: Session, login: str, new_password: str) -> None:
@@ -209,6 +217,7 @@ def reset_password(session: Session, login: str, new_password: str) -> None:
     account.password_hash = _hasher(session).hash(new_password)
     account.failed_logins = 0
     account.retry_after = None
+    audit.record(session, "", "password_reset", login, {"by": "manager"})
 
 
 def attempt_sign_in(session: Session, login: str, password: str) -> Operator | str:
@@ -222,6 +231,7 @@ def attempt_sign_in(session: Session, login: str, password: str) -> Operator | s
     if account is None or account.disabled:
         # Spend the same time as a real check, so timing does not tell which logins exist.
         _dummy_verify(hasher, password)
+        audit.record(session, login, "login_failed", login[:50], {"known": account is not None})
         return "用户名或密码不对，请重新输入。"
     if account.retry_after is not None and account.retry_after > now:
         seconds = math.ceil((account.retry_after - now).total_seconds())
@@ -230,6 +240,7 @@ def attempt_sign_in(session: Session, login: str, password: str) -> Operator | s
         hasher.verify(account.password_hash, password)
     except (VerificationError, InvalidHashError):
         account.failed_logins += 1
+        audit.record(session, login, "login_failed", account.login, {"failures": account.failed_logins})
         if account.failed_logins >= FREE_FAILURES:
             wait = min(FIRST_WAIT * 2 ** (account.failed_logins - FREE_FAILURES), LONGEST_WAIT)
             account.retry_after = now + wait
@@ -243,12 +254,14 @@ def attempt_sign_in(session: Session, login: str, password: str) -> Operator | s
     account.failed_logins = 0
     account.retry_after = None
     account.last_login_at = now
+    audit.record(session, login, "login", account.login, {"role": account.role})
     return Operator(account.login, account.name, account.role)
 
 
 def sign_in(store: Store, login: str, password: str) -> Operator:
     """Check a login on the store and return the operator; raise SignInFailed (after recording the failure)."""
-    with store.unit_of_work(operator=system_operator("登录")) as session:
+    # The attempt is recorded under the login typed (there is no operator until it succeeds).
+    with store.unit_of_work(operator=system_operator(login.strip()[:50] or "登录")) as session:
         outcome = attempt_sign_in(session, login, password)
     if isinstance(outcome, str):
         raise SignInFailed(outcome)

@@ -20,6 +20,7 @@ from yuexiu_desk.domain.units import UnitStatus
 from yuexiu_desk.paths import StationPaths
 from yuexiu_desk.services import (
     arrears,
+    audit,
     billing,
     funds,
     handover,
@@ -66,6 +67,7 @@ CALLS: dict[str, Callable[[Session, Path], Any]] = {
     "month.reopen": lambda s, _: funds.reopen_month(s, NOVEMBER, "补登", "x"),
     "money.export": lambda s, tmp: money_export.export_rent_ledger(s, NOVEMBER, tmp / "ledger.xlsx"),
     "users.manage": lambda s, _: users.set_role(s, "nobody", "finance"),
+    "audit.read": lambda s, _: audit.verify_as_reader(s),
 }
 # Actions checked outside a session (the store is closed while they run): a call taking the operator.
 STORELESS: dict[str, Callable[[StationPaths, Operator], Any]] = {
@@ -83,6 +85,7 @@ ALSO: list[tuple[str, Callable[[Session, Path], Any]]] = [
     ("reconcile.edit", lambda s, tmp: reconcile.import_statement(s, tmp / "none.csv", NOVEMBER, "x", None)),
     ("money.export", lambda s, tmp: money_export.export_fund_report(s, NOVEMBER, tmp / "funds.xlsx")),
     ("users.manage", lambda s, _: users.add_user(s, "newbie", "新人", "finance", "long enough 1")),
+    ("audit.read", lambda s, _: audit.latest(s, 5)),
 ]
 
 ROLES = list(permission_table().roles)

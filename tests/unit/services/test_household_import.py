@@ -31,7 +31,7 @@ from yuexiu_desk.domain.leases import LeaseStatus, RentTier
 from yuexiu_desk.domain.units import ChangeKind, UnitStatus
 from yuexiu_desk.errors import UserError
 from yuexiu_desk.export.household_template import SHEETS, write_household_template
-from yuexiu_desk.services import household_import
+from yuexiu_desk.services import audit, household_import
 from yuexiu_desk.services.household_import import (
     ImportProblem,
     ImportRejected,
@@ -272,6 +272,10 @@ def test_good_file_imports_households_leases_and_occupies_units(
         event = cards[code].history[0]
         assert (event.kind, event.operator) == (ChangeKind.MOVE_IN, OPERATOR)
         assert leases[code].lease_no in event.reason
+    with demo_store.read() as session:
+        (entry,) = audit.latest(session, 1)
+    assert (entry.operator, entry.action, entry.subject) == (OPERATOR, "import", "ledger.xlsx")
+    assert entry.detail == {"kind": "households", "households": 3, "bulk": bulk}
 
 
 @WRITERS
@@ -302,9 +306,13 @@ def test_dry_run_checks_everything_and_writes_nothing(
 ) -> None:
     path = write_book(tmp_path, *good_rows(station))
     before = state(demo_store)
+    with demo_store.read() as session:
+        chain = audit.verify(session).count
     report = run_import(demo_store, path, bulk, dry_run=True)
     assert report == ImportReport(households=3, members=6, leases=3, filings=2, dry_run=True, warnings=[])
     assert state(demo_store) == before
+    with demo_store.read() as session:
+        assert audit.verify(session).count == chain  # a dry run is not an import: nothing recorded
     assert run_import(demo_store, path, bulk).households == 3  # and the file is still good afterwards
 
 

@@ -3,6 +3,8 @@ growing wait after five failures, the first manager, and the last manager kept."
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import closing
 from datetime import timedelta
 
 import pytest
@@ -92,8 +94,11 @@ def test_the_wait_stops_growing_at_fifteen_minutes(demo_store: Store, clock: Fix
     assert message.endswith("请 15 分钟后再试。")
 
 
-def test_the_first_account_is_the_manager_and_only_once(empty_paths: StationPaths, clock: FixedClock) -> None:
-    store = Store.open(empty_paths, clock)
+def test_the_first_account_is_the_manager_and_only_once(demo_paths: StationPaths, clock: FixedClock) -> None:
+    with closing(sqlite3.connect(demo_paths.database)) as conn:
+        conn.execute("DELETE FROM user_account")
+        conn.commit()
+    store = Store.open(demo_paths, clock)
     try:
         with store.unit_of_work(system_operator("首次设置")) as session:
             assert not users.has_accounts(session)

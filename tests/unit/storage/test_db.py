@@ -14,6 +14,7 @@ from sqlalchemy import text
 from yuexiu_desk.errors import EnvironmentProblem
 from yuexiu_desk.paths import StationPaths
 from yuexiu_desk.storage import (
+    audit_models,  # noqa: F401  (the audit log is part of the schema)
     billing_models,  # noqa: F401  (the money tables are part of the schema)
     db,
     migrate,

@@ -413,7 +413,9 @@ class FundsPage(QWidget):
         def work(session: Session) -> Any:
             from yuexiu_desk.services.backups import make_backup
 
-            make_backup(store, "before-import")  # before anything is written
+            make_backup(
+                store, "before-import", operator=self.runner.operator, session=session
+            )  # before any write
             return reconcile.import_statement(session, path, period, self.runner.operator)
 
         return self.runner.run(
@@ -534,7 +536,7 @@ class FundsPage(QWidget):
             work,
             description=f"正在导出{title}…",
             topic=None,
-            write=False,
+            write=True,  # the export is recorded in the audit log
             on_success=lambda _r: self._offer_to_open(title, out),
             parent=self,
             owner=self,
