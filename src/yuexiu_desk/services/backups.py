@@ -28,7 +28,7 @@ from yuexiu_desk.storage.backup import (
     remove_sidecars,
     sync_folder,
 )
-from yuexiu_desk.storage.db import SQLITE_MAGIC, Store, make_engine
+from yuexiu_desk.storage.db import SQLITE_MAGIC, Store, check_database_file, make_engine
 from yuexiu_desk.storage.migrate import SCHEMA_HEAD, current_revision, known_revisions
 from yuexiu_desk.storage.models import Station
 
@@ -274,6 +274,12 @@ def _keep_previous(paths: StationPaths, code: str | None, readable: bool, clock:
         return None
     stem = f"{_safe_code(code)}-{BEFORE_RESTORE}-{clock.now().astimezone(UTC).strftime(STAMP_FORMAT)}"
     target = _free_name(paths.backups, stem)
+    if readable:
+        try:
+            check_database_file(database)
+        except EnvironmentProblem:
+            # Readable but damaged (the very case a restore is for): the verified copy below would refuse it.
+            readable = False
     if not readable:
         # A damaged file cannot be read page by page; keep its bytes as they are, log included, for a specialist.
         paths.backups.mkdir(parents=True, exist_ok=True)
@@ -281,6 +287,10 @@ def _keep_previous(paths: StationPaths, code: str | None, readable: bool, clock:
             source = Path(f"{database}{suffix}")
             if source.exists():
                 shutil.copy2(source, Path(f"{target}{suffix}"))
+        if open_elsewhere(database):
+            raise EnvironmentProblem(
+                f"数据库 {database} 正被另一个程序使用（例如桌面程序），未恢复。请先关闭它再重试；当前数据已另存为 {target}。"
+            )
         return target
     engine = make_engine(database)
     try:
@@ -413,5 +423,10 @@ def doctor(store: Store, min_free_bytes: int = LOW_DISK_BYTES, now: datetime | N
             + ("" if wal_size < LARGE_WAL_BYTES else "，过大，请关闭其他程序后重启本程序"),
         )
     )
+    from yuexiu_desk.storage.location import data_location
+
+    location = data_location(store.paths.root)
+    refused = location.problem(store.paths.root)
+    checks.append(Check("存放位置", refused is None, refused or f"{location.detail}"))
     checks.append(Check("审计链", True, "尚未启用（见 issue 6）", applicable=False))
     return checks

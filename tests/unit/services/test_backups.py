@@ -249,6 +249,7 @@ def test_doctor_reports_every_check_and_wants_a_recent_backup(demo_store: Store,
         "磁盘空间",
         "最近备份",
         "日志文件（WAL）",
+        "存放位置",
         "审计链",
     ]
     assert [c.name for c in checks if c.failed] == ["最近备份"]
