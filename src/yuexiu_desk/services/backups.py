@@ -44,6 +44,8 @@ BACKUP_INTERVAL = timedelta(hours=24)
 LOW_DISK_BYTES = 500 * 1024 * 1024
 LARGE_WAL_BYTES = 64 * 1024 * 1024
 SUFFIX = ".sqlite3"
+# A copy still named .partial this long after it was last written belongs to a backup that was killed.
+PARTIAL_AGE = timedelta(hours=6)
 STAMP_FORMAT = "%Y%m%dT%H%M%SZ"
 
 _KIND = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
@@ -162,9 +164,27 @@ def make_backup(
     moment = (now or store.clock.now()).astimezone(UTC)
     stem = f"{_safe_code(_station_code(store))}-{kind}-{moment.strftime(STAMP_FORMAT)}"
     target = backup_database(store.engine, _free_name(folder, stem))
-    if to_dir is None and kind in AUTOMATIC_KINDS:
-        prune(store.paths, kind, keep)
+    if to_dir is None:
+        sweep_partials(folder)
+        if kind in AUTOMATIC_KINDS:
+            prune(store.paths, kind, keep)
     return target
+
+
+def sweep_partials(folder: Path, older_than: timedelta = PARTIAL_AGE) -> list[Path]:
+    """Delete the half-made copies a killed or powered-off backup left behind (never listed as backups).
+
+    Only old ones: a younger .partial may be a backup another process is writing right now."""
+    limit = datetime.now(UTC).timestamp() - older_than.total_seconds()
+    gone = []
+    for path in [*folder.glob(f"*{SUFFIX}.partial"), *folder.glob(f"*{SUFFIX}.partial-journal")]:
+        try:
+            if path.stat().st_mtime < limit:
+                path.unlink()
+                gone.append(path)
+        except OSError:
+            continue
+    return gone
 
 
 def prune(paths: StationPaths, kind: str, keep: int = DEFAULT_KEEP) -> list[Path]:

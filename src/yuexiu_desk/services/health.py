@@ -16,16 +16,21 @@ from contextlib import closing
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import text
 
 from yuexiu_desk.clock import Clock, local_date
 from yuexiu_desk.errors import EnvironmentProblem
 from yuexiu_desk.paths import StationPaths
-from yuexiu_desk.services.backups import BackupInfo, list_backups
-from yuexiu_desk.storage.billing_models import Setting
 from yuexiu_desk.storage.db import Store, check_database_file
 from yuexiu_desk.storage.location import DataLocation, data_location
+
+if TYPE_CHECKING:
+    from yuexiu_desk.services.backups import BackupInfo
+
+# Start-up is timed: the backups service and the settings model (~80 ms of imports) load only when a check
+# fails or the daily check runs in the background.
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +74,8 @@ def backup_is_sound(path: Path) -> bool:
 
 def newest_good_backup(paths: StationPaths) -> BackupInfo | None:
     """The newest backup in the station's backups folder that passes integrity_check."""
+    from yuexiu_desk.services.backups import list_backups
+
     for info in list_backups(paths):
         if backup_is_sound(info.path):
             return info
@@ -153,6 +160,8 @@ def full_check(store: Store) -> str | None:
 
 
 def last_full_check(store: Store) -> date | None:
+    from yuexiu_desk.storage.billing_models import Setting
+
     with store.read() as session:
         stored = session.get(Setting, LAST_FULL_CHECK)
     if stored is None:
@@ -169,6 +178,8 @@ def daily_check(store: Store, clock: Clock | None = None) -> FullCheck | None:
     A pass is remembered in the setting table; a failure is not (the next start checks again) and makes
     the store refuse writes.
     """
+    from yuexiu_desk.storage.billing_models import Setting
+
     today = local_date((clock or store.clock).now())
     if store.read_only_reason is not None or last_full_check(store) == today:
         return None
