@@ -13,9 +13,10 @@ bulk-made units, a household ledger from the app's own template, imported throug
    interpreter start-up: the driver has imported the app once, so a kill costs a fraction of a second),
    SIGKILLs it after a seeded random delay, and checks what is left on disk.
 
-Most delays are taken from the moment the child reports its first write (or, for a backup, the start of
-the copy), spread over the calibrated write window, so the kills land inside the transaction and its
-commit rather than in start-up; the rest are spread over the whole run from the fork. The child reports
+Most delays are taken from the moment the child reports its first write, its COMMIT or (for a backup)
+the start of the copy, spread over the calibrated window that follows (TARGETS), so the kills land inside
+the transaction and its commit rather than in start-up; the rest are spread over the whole run from the
+fork. A run that finished before its kill is recorded (and checked) but not counted as a kill. The child reports
 phases through a pipe: B (write transaction begun), W (first INSERT/UPDATE/DELETE), C (COMMIT sent),
 D (committed), S (backup copy begun), R (backup rename begun), r (renamed), X (command returned).
 
@@ -261,7 +262,7 @@ def calibrate(argv: list[str], seed: int) -> dict[str, Any]:
 TARGETS: dict[str, list[tuple[str, str, float]]] = {
     "bills": [("fork", "exit", 0.2), ("W", "C", 0.5), ("C", "D", 0.3)],
     "import": [("fork", "exit", 0.15), ("S", "r", 0.2), ("W", "C", 0.4), ("C", "D", 0.25)],
-    "backup": [("fork", "exit", 0.2), ("S", "R", 0.65), ("R", "r", 0.15)],
+    "backup": [("fork", "exit", 0.2), ("S", "X", 0.8)],
 }
 
 
