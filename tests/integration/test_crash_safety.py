@@ -16,7 +16,9 @@ from typing import Any
 
 import pytest
 
-pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="the driver forks and SIGKILLs (POSIX; CI is Linux)")
+pytestmark = pytest.mark.skipif(
+    sys.platform != "linux", reason="the driver forks and SIGKILLs (POSIX; CI is Linux)"
+)
 
 DRIVER = Path(__file__).with_name("crash_driver.py")
 ROOT = DRIVER.parents[2]
