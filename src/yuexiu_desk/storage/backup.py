@@ -57,7 +57,7 @@ def backup_database(engine: Engine, target: Path) -> Path:
 
 def _disk_full(exc: BaseException) -> bool:
     if isinstance(exc, OSError):
-        return exc.errno in (errno.ENOSPC, errno.EDQUOT)
+        return exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
     return "database or disk is full" in str(exc).lower()
 
 

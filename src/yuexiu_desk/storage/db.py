@@ -220,7 +220,6 @@ _ENVIRONMENT_SIGNS = {
     "database or disk is full": DISK_FULL.format(what="数据库无法写入"),
     "database is locked": "数据库正被另一个程序占用，操作未完成。请稍后重试，或关闭另一个打开该数据目录的程序。",
     "readonly database": "数据库文件是只读的，无法保存。请检查数据目录的权限。",
-    "attempt to write a readonly database": "数据库文件是只读的，无法保存。请检查数据目录的权限。",
     "unable to open database": "无法打开数据库文件。请检查数据目录是否存在、是否有权限。",
     "disk i/o error": "读写磁盘出错，操作未完成。请检查磁盘或 U 盘是否已拔出。",
 }
@@ -230,7 +229,7 @@ def is_disk_full(exc: BaseException) -> bool:
     """Whether an error is the disk (or the user's quota) running out: ENOSPC/EDQUOT, or SQLite's SQLITE_FULL."""
     import errno
 
-    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
         return True
     return isinstance(exc, sqlite3.Error) and "database or disk is full" in str(exc).lower()
 
