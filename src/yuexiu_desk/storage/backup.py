@@ -40,6 +40,7 @@ def backup_database(engine: Engine, target: Path) -> Path:
         with partial.open("rb") as handle:
             os.fsync(handle.fileno())
         os.replace(partial, target)
+        sync_folder(target.parent)  # the rename itself survives a power cut, not only a killed process
     except (OSError, sqlite3.Error) as exc:
         _discard(partial)
         if _disk_full(exc):
