@@ -88,7 +88,7 @@ def probe_app_window(args: argparse.Namespace) -> None:
     from yuexiu_desk.storage.db import Store
 
     app = _qapp()
-    store = Store.open(StationPaths(Path(args.data_dir)))
+    store = open_store(StationPaths(Path(args.data_dir)), Store)
     window = create_window(gui_app, store)
     window.show()
     app.processEvents()
@@ -96,6 +96,15 @@ def probe_app_window(args: argparse.Namespace) -> None:
     emit(since_spawn=(done - args.spawn_ns) / 1e9, in_process=(done - T_START) / 1e9)
     window.close()
     store.close()
+
+
+def open_store(paths: Any, store_class: Any) -> Any:
+    """ADAPT HERE: how gui.app.run opens the station (the location and quick_check of services.health)."""
+    try:
+        from yuexiu_desk.services.health import open_for_desk
+    except ImportError:
+        return store_class.open(paths)
+    return open_for_desk(paths).store
 
 
 def create_window(gui_app: Any, store: Any) -> Any:
@@ -251,7 +260,7 @@ def open_shown_window(
     from yuexiu_desk.storage.db import Store
 
     app = _qapp()
-    store = Store.open(StationPaths(Path(args.data_dir)))
+    store = open_store(StationPaths(Path(args.data_dir)), Store)
     window = create_window(gui_app, store)
     if size is not None:
         window.resize(*size)

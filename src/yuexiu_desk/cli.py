@@ -429,14 +429,17 @@ def _cmd_leases(store: Any, args: argparse.Namespace) -> int:
 
 
 def _cmd_import(store: Any, args: argparse.Namespace) -> int:
+    from yuexiu_desk.services.access import require
+    from yuexiu_desk.services.backups import make_backup
     from yuexiu_desk.services.household_import import ImportRejected, import_households
 
-    if not args.dry_run and Path(args.file).is_file():
-        from yuexiu_desk.services.backups import make_backup
-
-        make_backup(store, "before-import")  # verified before anything is written
     try:
         with store.unit_of_work() as session:
+            require(session, "import.households")  # before the backup: a refusal costs nothing
+            if not args.dry_run and Path(args.file).is_file():
+                # Verified before anything is written; its audit entry commits with the import (one
+                # transaction: a crash leaves the station exactly before or after).
+                make_backup(store, "before-import", operator=session.info["operator"], session=session)
             report = import_households(session, args.file, session.info["operator"], dry_run=args.dry_run)
     except ImportRejected as exc:
         print(exc.message, file=sys.stderr)

@@ -42,7 +42,11 @@ def write_atomically(out: Path, render: Callable[[BinaryIO], None], what: str) -
 
 
 def _write_problem(out: Path, exc: OSError, what: str) -> EnvironmentProblem:
+    from yuexiu_desk.storage.db import disk_full_problem, is_disk_full
+
     reason = exc.strerror or str(exc)
+    if is_disk_full(exc):
+        return disk_full_problem(f"无法保存{what} {out}（{reason}）")
     return EnvironmentProblem(
         f"无法保存{what} {out}（{reason}）；请检查文件夹是否存在、磁盘空间和写入权限，"
         f"如果该文件正被其他程序打开请先关闭，或换一个保存位置。"

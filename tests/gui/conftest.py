@@ -14,8 +14,10 @@ from PySide6.QtCore import QUrl
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import QApplication, QMessageBox
 
+from yuexiu_desk.domain.access import system_operator
 from yuexiu_desk.gui.app import create_main_window, setup_application
 from yuexiu_desk.gui.mainwindow import MainWindow
+from yuexiu_desk.services.station import station_info
 from yuexiu_desk.services.units import find_unit_id_by_code
 from yuexiu_desk.storage.db import Store
 
@@ -92,6 +94,12 @@ def open_window(
     opened: list[MainWindow] = []
 
     def opener(store: Store) -> MainWindow:
+        if store.operator is None:
+            with store.read() as session:
+                has_station = station_info(session) is not None
+            if has_station:
+                # A window over a station needs someone signed in (else its sign-in dialog would block).
+                store.operator = system_operator("测试")
         window = create_main_window(store, scanner_time=scanner_time, labels_dir=tmp_path / "labels")
         qtbot.addWidget(window)
         window.show()

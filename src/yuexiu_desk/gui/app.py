@@ -10,10 +10,9 @@ import sys
 from pathlib import Path
 from types import TracebackType
 
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication
 
 from yuexiu_desk.clock import Clock
-from yuexiu_desk.errors import EnvironmentProblem, UserError
 from yuexiu_desk.gui import messages
 from yuexiu_desk.gui.mainwindow import APP_TITLE, MainWindow
 from yuexiu_desk.gui.oprunner import OpRunner
@@ -80,12 +79,28 @@ class _ApologyHook:
             return
         self._showing = True
         try:
-            if isinstance(exc, UserError | EnvironmentProblem):
-                messages.warn(QApplication.activeWindow(), exc.message)
-            else:
-                messages.apologise(QApplication.activeWindow())
+            messages.show_problem(QApplication.activeWindow(), exc)
         finally:
             self._showing = False
+
+
+def _start_daily_jobs(window: MainWindow, store: Store) -> None:
+    """The daily integrity check, then the daily backup, in the background once the window is up.
+
+    Jobs run in order on one thread, so any write the clerk starts meanwhile waits for the check."""
+    from yuexiu_desk.services.backups import backup_if_due
+    from yuexiu_desk.services.health import daily_check
+
+    def checked(result: object) -> None:
+        if store.read_only_reason is not None:
+            window.statusBar().showMessage("只读：数据库未通过完整性检查，不能保存修改。请从备份恢复。")
+            messages.warn(window, store.read_only_reason, "数据库已损坏")
+
+    window.runner.run_task(
+        lambda: daily_check(store), description="正在做每日完整性检查…", quiet=True, on_success=checked
+    )
+    # A verified copy into backups/ (backup_database refuses to keep a copy that fails integrity_check).
+    window.runner.run_task(lambda: backup_if_due(store), description="正在做每日备份…", quiet=True)
 
 
 def run(paths: StationPaths, clock: Clock | None = None) -> int:
@@ -95,12 +110,13 @@ def run(paths: StationPaths, clock: Clock | None = None) -> int:
         app = QApplication(sys.argv)
     setup_application(app)
     configure_logging(paths)
-    try:
-        store = Store.open(paths, clock)
-    except (EnvironmentProblem, UserError) as exc:
-        log.error("cannot open the store in %s: %s", paths.root, exc.message)
-        QMessageBox.critical(None, "无法打开服务站数据", exc.message)
+    from yuexiu_desk.gui.startup import open_station
+
+    # Refuses a network/removable folder; a damaged database opens read-only (or is restored from a backup).
+    opening = open_station(paths, clock)
+    if opening is None:
         return 1
+    store = opening.store
     from yuexiu_desk.gui.login import sign_in_at_desk
     from yuexiu_desk.services.station import station_info
 
@@ -117,11 +133,11 @@ def run(paths: StationPaths, clock: Clock | None = None) -> int:
     freeze_startup_objects()
     try:
         window.show()
+        if opening.read_only:
+            window.statusBar().showMessage("只读：数据库未通过完整性检查，不能保存修改。请从备份恢复。")
+        else:
+            _start_daily_jobs(window, store)
         window.start_idle_lock()
-        from yuexiu_desk.services.backups import backup_if_due
-
-        # The daily backup, in the background once the window is up (a verified copy into backups/).
-        window.runner.run_task(lambda: backup_if_due(store), description="正在做每日备份…", quiet=True)
         return app.exec()
     finally:
         window.shutdown()

@@ -43,8 +43,14 @@ def apologise(parent: QWidget | None) -> None:
 
 def show_problem(parent: QWidget | None, exc: BaseException) -> None:
     """A UserError or EnvironmentProblem as its own sentence; anything else is a bug: logged, apologised for."""
+    from yuexiu_desk.storage.db import environment_problem
+
     if isinstance(exc, UserError | EnvironmentProblem):
         warn(parent, exc.message)
+    elif (problem := environment_problem(exc)) is not None:
+        # A full disk or a locked database is not a bug: the unit of work rolled back; say what to do.
+        log.warning("environment problem: %s", exc)
+        warn(parent, problem.message)
     else:
         log.error("unexpected error", exc_info=(type(exc), exc, exc.__traceback__))
         apologise(parent)

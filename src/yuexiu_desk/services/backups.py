@@ -32,7 +32,7 @@ from yuexiu_desk.storage.backup import (
     remove_sidecars,
     sync_folder,
 )
-from yuexiu_desk.storage.db import SQLITE_MAGIC, Store, make_engine
+from yuexiu_desk.storage.db import SQLITE_MAGIC, Store, check_database_file, make_engine
 from yuexiu_desk.storage.migrate import SCHEMA_HEAD, current_revision, known_revisions
 from yuexiu_desk.storage.models import Station
 
@@ -48,6 +48,8 @@ BACKUP_INTERVAL = timedelta(hours=24)
 LOW_DISK_BYTES = 500 * 1024 * 1024
 LARGE_WAL_BYTES = 64 * 1024 * 1024
 SUFFIX = ".sqlite3"
+# A copy still named .partial this long after it was last written belongs to a backup that was killed.
+PARTIAL_AGE = timedelta(hours=6)
 STAMP_FORMAT = "%Y%m%dT%H%M%SZ"
 
 _KIND = re.compile(r"[a-z][a-z0-9]*(?:-[a-z0-9]+)*")
@@ -182,9 +184,27 @@ def make_backup(
             # Backing up needs no sign-in: whoever is signed in is named, else the caller's label.
             with store.unit_of_work(store.operator or system_operator(operator)) as own:
                 audit.record(own, operator, "backup", target.name, where)
-    if to_dir is None and kind in AUTOMATIC_KINDS:
-        prune(store.paths, kind, keep)
+    if to_dir is None:
+        sweep_partials(folder)
+        if kind in AUTOMATIC_KINDS:
+            prune(store.paths, kind, keep)
     return target
+
+
+def sweep_partials(folder: Path, older_than: timedelta = PARTIAL_AGE) -> list[Path]:
+    """Delete the half-made copies a killed or powered-off backup left behind (never listed as backups).
+
+    Only old ones: a younger .partial may be a backup another process is writing right now."""
+    limit = datetime.now(UTC).timestamp() - older_than.total_seconds()
+    gone = []
+    for path in [*folder.glob(f"*{SUFFIX}.partial"), *folder.glob(f"*{SUFFIX}.partial-journal")]:
+        try:
+            if path.stat().st_mtime < limit:
+                path.unlink()
+                gone.append(path)
+        except OSError:
+            continue
+    return gone
 
 
 def prune(paths: StationPaths, kind: str, keep: int = DEFAULT_KEEP) -> list[Path]:
@@ -294,6 +314,12 @@ def _keep_previous(paths: StationPaths, code: str | None, readable: bool, clock:
         return None
     stem = f"{_safe_code(code)}-{BEFORE_RESTORE}-{clock.now().astimezone(UTC).strftime(STAMP_FORMAT)}"
     target = _free_name(paths.backups, stem)
+    if readable:
+        try:
+            check_database_file(database)
+        except EnvironmentProblem:
+            # Readable but damaged (the very case a restore is for): the verified copy below would refuse it.
+            readable = False
     if not readable:
         # A damaged file cannot be read page by page; keep its bytes as they are, log included, for a specialist.
         paths.backups.mkdir(parents=True, exist_ok=True)
@@ -301,6 +327,10 @@ def _keep_previous(paths: StationPaths, code: str | None, readable: bool, clock:
             source = Path(f"{database}{suffix}")
             if source.exists():
                 shutil.copy2(source, Path(f"{target}{suffix}"))
+        if open_elsewhere(database):
+            raise EnvironmentProblem(
+                f"数据库 {database} 正被另一个程序使用（例如桌面程序），未恢复。请先关闭它再重试；当前数据已另存为 {target}。"
+            )
         return target
     engine = make_engine(database)
     try:
@@ -476,4 +506,9 @@ def doctor(store: Store, min_free_bytes: int = LOW_DISK_BYTES, now: datetime | N
             else f"第 {chain.first_bad_seq} 条起不可信：{chain.reason}",
         )
     )
+    from yuexiu_desk.storage.location import data_location
+
+    location = data_location(store.paths.root)
+    refused = location.problem(store.paths.root)
+    checks.append(Check("存放位置", refused is None, refused or f"{location.detail}"))
     return checks

@@ -220,9 +220,10 @@ def reset_password(session: Session, login: str, new_password: str) -> None:
     audit.record(session, "", "password_reset", login, {"by": "manager"})
 
 
-def attempt_sign_in(session: Session, login: str, password: str) -> Operator | str:
+def attempt_sign_in(session: Session, login: str, password: str, *, record: bool = True) -> Operator | str:
     """The operator, or the sentence saying why not. Failures are written to the session (the caller commits
-    them even then: see sign_in), so a wrong password counts whatever the caller does next."""
+    them even then: see sign_in), so a wrong password counts whatever the caller does next. record=False checks
+    only (a read-only database: nothing can be written, not even the audit entry)."""
     from argon2.exceptions import InvalidHashError, VerificationError
 
     now = _clock(session).now()
@@ -231,7 +232,8 @@ def attempt_sign_in(session: Session, login: str, password: str) -> Operator | s
     if account is None or account.disabled:
         # Spend the same time as a real check, so timing does not tell which logins exist.
         _dummy_verify(hasher, password)
-        audit.record(session, login, "login_failed", login[:50], {"known": account is not None})
+        if record:
+            audit.record(session, login, "login_failed", login[:50], {"known": account is not None})
         return "用户名或密码不对，请重新输入。"
     if account.retry_after is not None and account.retry_after > now:
         seconds = math.ceil((account.retry_after - now).total_seconds())
@@ -240,7 +242,8 @@ def attempt_sign_in(session: Session, login: str, password: str) -> Operator | s
         hasher.verify(account.password_hash, password)
     except (VerificationError, InvalidHashError):
         account.failed_logins += 1
-        audit.record(session, login, "login_failed", account.login, {"failures": account.failed_logins})
+        if record:
+            audit.record(session, login, "login_failed", account.login, {"failures": account.failed_logins})
         if account.failed_logins >= FREE_FAILURES:
             wait = min(FIRST_WAIT * 2 ** (account.failed_logins - FREE_FAILURES), LONGEST_WAIT)
             account.retry_after = now + wait
@@ -254,15 +257,21 @@ def attempt_sign_in(session: Session, login: str, password: str) -> Operator | s
     account.failed_logins = 0
     account.retry_after = None
     account.last_login_at = now
-    audit.record(session, login, "login", account.login, {"role": account.role})
+    if record:
+        audit.record(session, login, "login", account.login, {"role": account.role})
     return Operator(account.login, account.name, account.role)
 
 
 def sign_in(store: Store, login: str, password: str) -> Operator:
     """Check a login on the store and return the operator; raise SignInFailed (after recording the failure)."""
-    # The attempt is recorded under the login typed (there is no operator until it succeeds).
-    with store.unit_of_work(operator=system_operator(login.strip()[:50] or "登录")) as session:
-        outcome = attempt_sign_in(session, login, password)
+    if store.read_only_reason is not None:
+        # A damaged database opened read-only: check the password, write nothing (the session never commits).
+        with store.read() as session:
+            outcome = attempt_sign_in(session, login, password, record=False)
+    else:
+        # The attempt is recorded under the login typed (there is no operator until it succeeds).
+        with store.unit_of_work(operator=system_operator(login.strip()[:50] or "登录")) as session:
+            outcome = attempt_sign_in(session, login, password)
     if isinstance(outcome, str):
         raise SignInFailed(outcome)
     return outcome

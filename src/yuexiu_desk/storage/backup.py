@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import sqlite3
 from contextlib import closing
@@ -38,14 +40,33 @@ def backup_database(engine: Engine, target: Path) -> Path:
         with partial.open("rb") as handle:
             os.fsync(handle.fileno())
         os.replace(partial, target)
+        sync_folder(target.parent)  # the rename itself survives a power cut, not only a killed process
     except (OSError, sqlite3.Error) as exc:
-        partial.unlink(missing_ok=True)
+        _discard(partial)
+        if _disk_full(exc):
+            raise EnvironmentProblem(
+                f"磁盘空间不足（磁盘已满）：无法写入备份 {target}，已放弃这次备份，数据未改动。"
+                "请清理磁盘或换到空间更大的位置后重试。"
+            ) from exc
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         raise EnvironmentProblem(f"无法写入备份 {target}（{reason}）。请检查磁盘空间和权限。") from exc
     except EnvironmentProblem:
-        partial.unlink(missing_ok=True)
+        _discard(partial)
         raise
     return target
+
+
+def _disk_full(exc: BaseException) -> bool:
+    if isinstance(exc, OSError):
+        return exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC))
+    return "database or disk is full" in str(exc).lower()
+
+
+def _discard(partial: Path) -> None:
+    """Remove a copy that was given up, with the rollback journal SQLite may have left beside it."""
+    for path in (partial, Path(f"{partial}-journal")):
+        with contextlib.suppress(OSError):
+            path.unlink(missing_ok=True)
 
 
 def integrity_problem(database: Path) -> str | None:

@@ -63,6 +63,22 @@ def make_engine(database: Path) -> Engine:
     return engine
 
 
+def _set_read_only_pragmas(dbapi_connection: sqlite3.Connection, connection_record: Any) -> None:
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    # No journal_mode here (setting it may write); query_only makes SQLite itself refuse every write.
+    cursor.execute("PRAGMA query_only=ON")
+    cursor.close()
+
+
+def make_read_only_engine(database: Path) -> Engine:
+    engine = create_engine(f"sqlite:///{database}")
+    event.listen(engine, "connect", _set_read_only_pragmas)
+    event.listen(engine, "begin", _begin)
+    return engine
+
+
 def check_database_file(database: Path) -> None:
     """Refuse a file that is not SQLite or fails quick_check, before anything writes to it."""
     if not database.exists():
@@ -112,13 +128,19 @@ class Store:
         # sign_in_prompt is given, the first write or reveal asks for credentials through it.
         self.operator: Operator | None = None
         self.sign_in_prompt: Callable[[], Operator] | None = None
+        # Set when the database failed a health check: every unit of work is refused with this sentence.
+        self.read_only_reason: str | None = None
 
     @classmethod
-    def open(cls, paths: StationPaths, clock: Clock | None = None) -> Store:
-        """Open (creating if needed) and migrate the station database."""
+    def open(cls, paths: StationPaths, clock: Clock | None = None, *, checked: bool = False) -> Store:
+        """Open (creating if needed) and migrate the station database.
+
+        checked: the caller has just run check_database_file (the desk's start-up does, to choose read-only).
+        """
         _ensure_writable_folder(paths.root)
         database = paths.database
-        check_database_file(database)
+        if not checked:
+            check_database_file(database)
         existed = database.exists() and database.stat().st_size > 0
         engine = make_engine(database)
         try:
@@ -141,6 +163,18 @@ class Store:
             engine.dispose()
             raise
         return cls(paths, engine, clock or SystemClock())
+
+    @classmethod
+    def open_read_only(cls, paths: StationPaths, reason: str, clock: Clock | None = None) -> Store:
+        """Open a database that failed its checks for looking only: no migration, and no write gets through."""
+        engine = make_read_only_engine(paths.database)
+        store = cls(paths, engine, clock or SystemClock())
+        store.read_only_reason = reason
+        return store
+
+    def refuse_writes(self, reason: str) -> None:
+        """From now on every unit of work fails with reason (a check found the database damaged)."""
+        self.read_only_reason = reason
 
     def close(self) -> None:
         self.engine.dispose()
@@ -165,6 +199,8 @@ class Store:
     def unit_of_work(self, operator: Operator | None = None) -> Iterator[Session]:
         """One user action by the operator given (internal writers) or the one signed in: commits when the
         block ends, rolls back everything on any error."""
+        if self.read_only_reason is not None:
+            raise EnvironmentProblem(self.read_only_reason)
         if operator is None:
             if self.operator is None and self.sign_in_prompt is not None:
                 self._prompt_once()
@@ -200,8 +236,9 @@ def require_station(session: Session) -> Station:
     return station
 
 
+DISK_FULL = "磁盘空间不足（磁盘已满）：{what}，操作未完成，数据未改动。请清理磁盘或换到空间更大的位置后重试。"
 _ENVIRONMENT_SIGNS = {
-    "database or disk is full": "磁盘已满，操作未完成，数据未改动。请清理磁盘空间后重试。",
+    "database or disk is full": DISK_FULL.format(what="数据库无法写入"),
     "database is locked": "数据库正被另一个程序占用，操作未完成。请稍后重试，或关闭另一个打开该数据目录的程序。",
     "readonly database": "数据库文件是只读的，无法保存。请检查数据目录的权限。",
     "unable to open database": "无法打开数据库文件。请检查数据目录是否存在、是否有权限。",
@@ -209,14 +246,37 @@ _ENVIRONMENT_SIGNS = {
 }
 
 
+def is_disk_full(exc: BaseException) -> bool:
+    """Whether an error is the disk (or the user's quota) running out: ENOSPC/EDQUOT, or SQLite's SQLITE_FULL."""
+    import errno
+
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)):
+        return True
+    return isinstance(exc, sqlite3.Error) and "database or disk is full" in str(exc).lower()
+
+
+def disk_full_problem(what: str) -> EnvironmentProblem:
+    return EnvironmentProblem(DISK_FULL.format(what=what))
+
+
 def environment_problem(exc: BaseException) -> EnvironmentProblem | None:
-    """The EnvironmentProblem that a database error stands for (disk full, locked, read-only), if it is one."""
+    """The EnvironmentProblem that an error stands for (disk full, locked, read-only), if it is one.
+
+    Looks through the chain of causes: SQLAlchemy wraps the sqlite3 error, and a service may re-raise.
+    """
     import sqlalchemy.exc
 
-    if not isinstance(exc, sqlite3.OperationalError | sqlalchemy.exc.OperationalError):
-        return None
-    text = str(exc).lower()
-    for sign, message in _ENVIRONMENT_SIGNS.items():
-        if sign in text:
-            return EnvironmentProblem(message)
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError) and is_disk_full(current):
+            where = f"无法写入 {current.filename}" if current.filename else "无法写入文件"
+            return disk_full_problem(where)
+        if isinstance(current, sqlite3.OperationalError | sqlalchemy.exc.OperationalError):
+            text = str(current).lower()
+            for sign, message in _ENVIRONMENT_SIGNS.items():
+                if sign in text:
+                    return EnvironmentProblem(message)
+        current = current.__cause__ or current.__context__
     return None

@@ -252,6 +252,7 @@ def test_doctor_reports_every_check_and_wants_a_recent_backup(demo_store: Store,
         "磁盘空间",
         "最近备份",
         "日志文件（WAL）",
+        "存放位置",
         "审计链",
     ]
     assert [c.name for c in checks if c.failed] == ["最近备份"]
@@ -272,3 +273,24 @@ def test_doctor_finds_a_broken_foreign_key(demo_store: Store) -> None:
         conn.commit()
     failed = [c for c in backups.doctor(demo_store, min_free_bytes=0) if c.failed]
     assert [c.name for c in failed][:1] == ["外键检查"] and "lease" in failed[0].detail
+
+
+def test_old_partial_copies_of_killed_backups_are_swept(demo_store: Store) -> None:
+    """A backup killed mid-copy leaves <name>.sqlite3.partial (never listed); the next one clears old ones."""
+    import os
+    import time
+
+    folder = demo_store.paths.backups
+    folder.mkdir(parents=True, exist_ok=True)
+    old = folder / "YXY01-manual-20261101T000000Z.sqlite3.partial"
+    old_journal = folder / "YXY01-manual-20261101T000000Z.sqlite3.partial-journal"
+    fresh = folder / "YXY01-manual-20261120T015900Z.sqlite3.partial"
+    for path in (old, old_journal, fresh):
+        path.write_bytes(b"half a copy")
+    day_ago = time.time() - 24 * 3600
+    os.utime(old, (day_ago, day_ago))
+    os.utime(old_journal, (day_ago, day_ago))
+    made = backups.make_backup(demo_store)
+    assert not old.exists() and not old_journal.exists()
+    assert fresh.exists()  # maybe another process's backup in progress
+    assert [info.path for info in backups.list_backups(demo_store.paths)] == [made]
