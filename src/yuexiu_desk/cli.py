@@ -126,10 +126,11 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("image", type=Path)
     scan.add_argument("--format", choices=["table", "json"], default="table")
 
-    from yuexiu_desk import cli_admin, cli_money
+    from yuexiu_desk import cli_admin, cli_inspect, cli_money
 
-    cli_money.add_parsers(sub, _Parser, _date)
+    groups = cli_money.add_parsers(sub, _Parser, _date)
     cli_admin.add_parsers(sub, _Parser, _date)
+    cli_inspect.add_parsers(sub, _Parser, _date, groups["report"])
     return parser
 
 
@@ -208,8 +209,10 @@ def _dispatch(args: argparse.Namespace, paths: StationPaths) -> int:
     try:
         with store.read() as session:
             require_station(session)
-        from yuexiu_desk import cli_money
+        from yuexiu_desk import cli_inspect, cli_money
 
+        if cli_inspect.handles(args):
+            return cli_inspect.dispatch(store, args)
         if args.command in cli_money.COMMANDS:
             return cli_money.dispatch(store, args)
         if args.command in cli_admin.COMMANDS:

@@ -84,8 +84,14 @@ def write_inspection_report(report: QuarterReport, estate: str, out: Path) -> in
         )
         story += [grid(rows, [56, 22, 22, 20, 26, 24]), Spacer(1, 4 * PT_PER_MM), _chart(report, font)]
         story.append(Paragraph("二、隐患分布", heading))
-        kinds: list[list[Any]] = [["隐患类别", "隐患数"], *([k, n] for k, n in report.defects_by_kind.items())]
-        buildings: list[list[Any]] = [["楼栋", "隐患数"], *([b, n] for b, n in report.defects_by_building.items())]
+        kinds: list[list[Any]] = [
+            ["隐患类别", "隐患数"],
+            *([k, n] for k, n in report.defects_by_kind.items()),
+        ]
+        buildings: list[list[Any]] = [
+            ["楼栋", "隐患数"],
+            *([b, n] for b, n in report.defects_by_building.items()),
+        ]
         if len(kinds) == 1:
             kinds.append(["（本季度未发现隐患）", 0])
         if len(buildings) == 1:
