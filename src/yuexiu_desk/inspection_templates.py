@@ -8,6 +8,7 @@ the TOML adds it everywhere with no code change. Nothing here imports reportlab,
 
 from __future__ import annotations
 
+import functools
 import re
 import tomllib
 from dataclasses import dataclass
@@ -35,13 +36,16 @@ class Level(StrEnum):
 
     @property
     def depth(self) -> int:
-        return list(Level).index(self)
+        return _DEPTH[self]
 
     @property
     def label(self) -> str:
         return {"estate": "小区", "building": "楼栋", "entrance": "单元", "floor": "楼层", "unit": "房屋"}[
             self
         ]
+
+
+_DEPTH: dict[str, int] = {level: n for n, level in enumerate(Level)}
 
 
 class Result(StrEnum):
@@ -289,7 +293,15 @@ def load_template(template_id: str, folder: Path | None = None) -> Template:
     if not _NAME.match(cleaned) or not (where / f"{cleaned}.toml").is_file():
         known = "、".join(template_ids(folder)) or "无"
         raise UserError(f"没有“{template_id}”这种检查表，现有：{known}。")
-    return _Reader(where / f"{cleaned}.toml").template()
+    path = where / f"{cleaned}.toml"
+    stat = path.stat()
+    return _load(path, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=64)
+def _load(path: Path, mtime_ns: int, size: int) -> Template:
+    """A template read once per version of its file (an edited file is read again)."""
+    return _Reader(path).template()
 
 
 def load_all_templates(folder: Path | None = None) -> dict[str, Template]:

@@ -8,6 +8,7 @@ inside the round's scope (plus places added after a scan outside it). A defect o
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import uuid
@@ -18,7 +19,7 @@ from datetime import date, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from yuexiu_desk.clock import local_date
@@ -42,7 +43,7 @@ from yuexiu_desk.storage.inspection_models import (
     InspectionResult,
     InspectionRound,
 )
-from yuexiu_desk.storage.models import Unit
+from yuexiu_desk.storage.models import ChangeJournal, Unit
 
 OPEN = "open"
 CLOSED = "closed"
@@ -56,24 +57,41 @@ def _today(session: Session) -> date:
 
 
 def unit_places(session: Session) -> list[Scope]:
-    """Every unit of the estate as a place, in building, entrance, floor, room order."""
+    """Every unit of the estate as a place, in building, entrance, floor, room order (read once per session:
+    inspections never add units)."""
+    cached: list[Scope] | None = session.info.get("inspections.unit_places")
+    if cached is not None:
+        return cached
     rows = session.execute(
         select(Unit.building_no, Unit.entrance, Unit.floor, Unit.room).order_by(
             Unit.building_no, Unit.entrance, Unit.floor, Unit.room
         )
     ).all()
-    return [Scope.unit(*row) for row in rows]
+    found = [Scope.unit(*row) for row in rows]
+    session.info["inspections.unit_places"] = found
+    return found
 
 
 def places(units: Iterable[Scope], level: Level, within: Scope | None = None) -> list[Scope]:
     """The places at level (buildings, entrances …) that hold units, inside within when given."""
-    seen: dict[Scope, None] = {}
+    depth = level.depth
+    prefix = within.path if within is not None else ()
+    if within is not None and within.level.depth > depth:
+        return []
+    seen: dict[tuple[int, ...], None] = {}
     for unit in units:
-        if within is None or within.contains(unit) or unit.contains(within):
-            place = unit.at(level) if level.depth <= unit.level.depth else unit
-            if within is None or within.contains(place):
-                seen.setdefault(place, None)
-    return list(seen)
+        if unit.path[: len(prefix)] == prefix:
+            seen.setdefault(unit.path[:depth], None)
+    return [Scope(level, path) for path in seen]
+
+
+def _places(session: Session, level: Level, within: Scope) -> list[Scope]:
+    """places() of the estate's units, remembered for the session."""
+    cache: dict[tuple[Level, Scope], list[Scope]] = session.info.setdefault("inspections.places", {})
+    key = (level, within)
+    if key not in cache:
+        cache[key] = places(unit_places(session), level, within)
+    return cache[key]
 
 
 def _check_place(session: Session, scope: Scope) -> None:
@@ -222,13 +240,12 @@ def _added(round_: InspectionRound) -> list[Scope]:
 def expected(session: Session, round_: InspectionRound, template: Template) -> list[tuple[CheckItem, Scope]]:
     """Every (item, place) the round must answer, in template order."""
     scope = _scope_of(round_)
-    units = unit_places(session)
     added = _added(round_)
     by_level: dict[Level, list[Scope]] = {}
     pairs: list[tuple[CheckItem, Scope]] = []
     for item in template.items:
         if item.per not in by_level:
-            inside = places(units, item.per, scope) if item.per.depth >= scope.level.depth else []
+            inside = _places(session, item.per, scope)
             extra = [p for p in added if p.level is item.per and p not in inside]
             by_level[item.per] = inside + extra
         pairs.extend((item, place) for place in by_level[item.per])
@@ -245,7 +262,14 @@ def _results(session: Session, round_id: uuid.UUID) -> dict[tuple[str, str], Ins
 def round_info(session: Session, round_: InspectionRound) -> RoundInfo:
     template = load_template(round_.template)
     pairs = expected(session, round_, template)
-    results = _results(session, round_.id)
+    results = {
+        (key, location): result
+        for key, location, result in session.execute(
+            select(InspectionResult.item_key, InspectionResult.location, InspectionResult.result).where(
+                InspectionResult.round_id == round_.id
+            )
+        )
+    }
     answered = sum(1 for item, place in pairs if (item.id, str(place)) in results)
     scope = _scope_of(round_)
     return RoundInfo(
@@ -262,7 +286,7 @@ def round_info(session: Session, round_: InspectionRound) -> RoundInfo:
         status=round_.status,
         expected=len(pairs),
         answered=answered,
-        defects=sum(1 for r in results.values() if r.result == Result.DEFECT.value),
+        defects=sum(1 for r in results.values() if r == Result.DEFECT.value),
         added=tuple(str(p) for p in _added(round_)),
     )
 
@@ -506,29 +530,45 @@ def record_rest_ok(session: Session, round_no: str, operator: str, location: str
     place = Scope.parse(location) if location else None
     answered = set(_results(session, round_.id))
     now = session.info["clock"].now()
-    new: list[InspectionResult] = []
+    new: list[dict[str, Any]] = []
     for item, where in expected(session, round_, template):
         if place is not None and not (where.contains(place) or place.contains(where)):
             continue
         if (item.id, str(where)) in answered or Result.OK not in item.results:
             continue
         new.append(
-            InspectionResult(
-                round_id=round_.id,
-                item_key=item.id,
-                location=str(where),
-                result=Result.OK.value,
-                severity="",
-                danger_grade="",
-                note="",
-                photo_path="",
-                operator=operator,
-                recorded_at=now,
-            )
+            {
+                "id": uuid.uuid4(),
+                "round_id": round_.id,
+                "item_key": item.id,
+                "location": str(where),
+                "result": Result.OK.value,
+                "severity": "",
+                "danger_grade": "",
+                "note": "",
+                "photo_path": "",
+                "operator": operator,
+                "recorded_at": now,
+            }
         )
-    session.add_all(new)
-    session.flush()
-    keys = {(r.item_key, r.location) for r in new}
+    if new:
+        # One bulk INSERT (and its change-journal rows, which the ORM listener would otherwise add one by one).
+        session.execute(insert(InspectionResult), new)
+        session.execute(
+            insert(ChangeJournal),
+            [
+                {
+                    "table_name": InspectionResult.__tablename__,
+                    "record_id": row["id"],
+                    "operation": "insert",
+                    "station_id": session.info.get("station_id"),
+                    "operator": session.info.get("operator") or operator,
+                    "recorded_at": now,
+                }
+                for row in new
+            ],
+        )
+    keys = {(r["item_key"], r["location"]) for r in new}
     open_hazards = session.scalars(
         select(Hazard).where(
             Hazard.status == hazard_service.HazardStatus.OPEN.value,
@@ -562,7 +602,7 @@ def close_round(session: Session, round_no: str, operator: str, closed_on: date 
     round_.closed_on = day
     round_.status = CLOSED
     session.flush()
-    return round_info(session, round_)
+    return dataclasses.replace(info, closed_on=day, status=CLOSED)
 
 
 def list_rounds(session: Session, open_only: bool = False) -> list[RoundInfo]:
