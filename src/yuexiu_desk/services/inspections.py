@@ -796,11 +796,12 @@ def quarter_report(session: Session, quarter: str) -> QuarterReport:
     report.hazards_opened = sum(1 for h in hazards if start <= h.found_on <= end)
     report.hazards_closed = sum(1 for h in hazards if h.closed_on is not None and start <= h.closed_on <= end)
     report.hazards_overdue = sum(
-        1
-        for h in hazards
-        if h.found_on <= at
-        and h.deadline < at
-        and (h.closed_on is None or h.closed_on > at)
-        and (h.reinspected_on is None or h.status == hazard_service.HazardStatus.OPEN.value)
+        1 for h in hazards if h.found_on <= at and h.deadline < at and not _fixed_by(h, at)
     )
     return report
+
+
+def _fixed_by(hazard: Hazard, day: date) -> bool:
+    """Whether a re-inspection had found the hazard fixed on or before day."""
+    fixed_on = hazard.reinspected_on if hazard.status != hazard_service.HazardStatus.OPEN.value else None
+    return fixed_on is not None and fixed_on <= day

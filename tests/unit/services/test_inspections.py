@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from yuexiu_desk.clock import FixedClock
+from yuexiu_desk.clock import FixedClock, local_date
 from yuexiu_desk.errors import UserError
 from yuexiu_desk.inspection_templates import Level, Scope, Severity, load_template
 from yuexiu_desk.paths import StationPaths
@@ -288,3 +288,31 @@ def test_scope_strings_round_trip() -> None:
     assert Scope.parse("unit:1-2-1603").label == "1-2-1603"
     assert Scope.parse("building:1").contains(Scope.parse("unit:1-2-1603"))
     assert not Scope.parse("building:2").contains(Scope.parse("unit:1-2-1603"))
+
+
+def test_a_hazard_past_its_deadline_counts_as_overdue_until_a_re_inspection_finds_it_fixed(
+    demo_paths: StationPaths, clock: FixedClock
+) -> None:
+    store = Store.open(demo_paths, clock)
+    try:
+        with store.unit_of_work(OP) as session:
+            round_no = _fresh_round(session, "monthly_fire", "building:1")
+            hazard = svc.record_result(
+                session,
+                round_no,
+                svc.Answer("equipment.extinguishers", "entrance:1-1", "defect", "critical", note="失效"),
+                OP,
+            )
+            assert hazard is not None
+            number, deadline = hazard.hazard_no, hazard.deadline
+            assert not hazards.hazard_row(session, number).overdue
+        clock.advance(timedelta(days=(deadline - local_date(clock.now())).days + 2))
+        with store.unit_of_work(OP) as session:
+            overdue = svc.quarter_report(session, "2026-Q4").hazards_overdue
+            assert overdue >= 1
+            assert hazards.hazard_row(session, number).overdue
+            hazards.reinspect(session, number, True, "", OP)
+            assert svc.quarter_report(session, "2026-Q4").hazards_overdue == overdue - 1
+            assert not hazards.hazard_row(session, number).overdue
+    finally:
+        store.close()
