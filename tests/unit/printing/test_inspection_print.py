@@ -208,3 +208,30 @@ def test_every_character_of_every_template_is_in_the_embedded_font() -> None:
         text = "".join(line.split("#", 1)[0] for line in path.read_text(encoding="utf-8").splitlines())
         missing = sorted({c for c in text if not c.isspace() and ord(c) not in glyphs})
         assert missing == [], f"{path.name}: {missing}"
+
+
+def test_a_unit_rounds_qr_resolves_to_that_unit_like_the_other_forms(
+    demo_store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    copy = tmp_path / "forms"
+    shutil.copytree(paths.forms_dir(), copy)
+    monkeypatch.setattr(paths, "forms_dir", lambda: copy)
+    (copy / "inspections" / "unit_visit.toml").write_text(
+        'title = "入户走访记录"\nrule = "S9"\ncadence = "quarterly"\nscope = "unit"\n'
+        '[[sections]]\nid = "visit"\ntitle = "走访"\nkind = "unit"\nresponsible = "station"\n'
+        'items = [ { id = "safety", label = "户内用电用气安全", look = "插座、燃气软管" } ]\n',
+        encoding="utf-8",
+    )
+    out = tmp_path / "visit.pdf"
+    with demo_store.unit_of_work(OP) as session:
+        assert any(
+            r.template == "unit_visit" and r.scope == "unit:1-2-1603" for r in inspections.due(session)
+        )
+        round_no, _pages, _started = inspection_print.print_blank(
+            session, "unit_visit", "unit:1-2-1603", out, OP
+        )
+        payload = inspection_print.round_payload(session, inspections.find_round(session, round_no))
+        resolved = resolve(session, payload)
+    assert resolved.code == "1-2-1603" and resolved.via == "form"
+    ((image, text),) = read_pdf(out)
+    assert decode_qr_texts(corner(image)) == [payload] and "入户走访记录" in squeeze(text)
