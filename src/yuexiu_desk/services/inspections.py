@@ -365,7 +365,7 @@ def round_items(session: Session, round_no: str, location: str | None = None) ->
     """The round's checklist (every item at every place), or the items at and around one place."""
     round_ = find_round(session, round_no)
     template = load_template(round_.template)
-    place = Scope.parse(location) if location else None
+    place = _place(location) if location else None
     results = _results(session, round_.id)
     sections = {item.id: section.title for section in template.sections for item in section.items}
     rows: list[RoundItem] = []
@@ -527,7 +527,7 @@ def record_rest_ok(session: Session, round_no: str, operator: str, location: str
     if round_.status != OPEN:
         raise UserError(f"检查轮次 {round_.round_no} 已结束，不能再修改检查结果。")
     template = load_template(round_.template)
-    place = Scope.parse(location) if location else None
+    place = _place(location) if location else None
     answered = set(_results(session, round_.id))
     now = session.info["clock"].now()
     new: list[dict[str, Any]] = []

@@ -316,3 +316,12 @@ def test_a_hazard_past_its_deadline_counts_as_overdue_until_a_re_inspection_find
             assert not hazards.hazard_row(session, number).overdue
     finally:
         store.close()
+
+
+def test_a_place_may_be_typed_as_a_plain_unit_code(demo_store: Store) -> None:
+    with demo_store.unit_of_work(OP) as session:
+        round_no = svc.start_round(session, "quarterly_inspection", "building:1", OP).round_no
+        items = svc.round_items(session, round_no, "1-1-101")
+        assert {i.location for i in items} == {"building:1", "entrance:1-1", "unit:1-1-101"}
+        assert svc.record_rest_ok(session, round_no, OP, "1-1-101") == len(items)
+        svc.record_result(session, round_no, svc.Answer("units.walls", "1-1-102", "na", note="无人在家"), OP)
