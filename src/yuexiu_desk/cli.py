@@ -125,12 +125,13 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("image", type=Path)
     scan.add_argument("--format", choices=["table", "json"], default="table")
 
-    from yuexiu_desk import cli_admin, cli_audit, cli_money, cli_users
+    from yuexiu_desk import cli_admin, cli_audit, cli_inspect, cli_money, cli_users
 
-    cli_money.add_parsers(sub, _Parser, _date)
+    groups = cli_money.add_parsers(sub, _Parser, _date)
     cli_admin.add_parsers(sub, _Parser, _date)
     cli_audit.add_parsers(sub, _Parser, _date)
     cli_users.add_parsers(sub, _Parser, _date)
+    cli_inspect.add_parsers(sub, _Parser, _date, groups["report"])
     return parser
 
 
@@ -209,11 +210,13 @@ def _dispatch(args: argparse.Namespace, paths: StationPaths) -> int:
     try:
         with store.read() as session:
             require_station(session)
-        from yuexiu_desk import cli_money, cli_users
+        from yuexiu_desk import cli_inspect, cli_money, cli_users
 
         store.sign_in_prompt = cli_users.credentials_prompt(store)
         if args.command in cli_users.COMMANDS:
             return cli_users.dispatch(store, args)
+        if cli_inspect.handles(args):
+            return cli_inspect.dispatch(store, args)
         if args.command in cli_money.COMMANDS:
             return cli_money.dispatch(store, args)
         if args.command in cli_admin.COMMANDS:

@@ -26,7 +26,8 @@ def _period(text: str) -> Any:
 
 def add_parsers(
     sub: Any, parser_class: type[argparse.ArgumentParser], date_type: Callable[[str], Any]
-) -> None:
+) -> dict[str, Any]:
+    """Add the money commands; returns the sub-command groups other modules add to (report)."""
     bills = sub.add_parser("bills", help="账单：月末出账、手工录入（水电费等）、查看未缴账单")
     bills_sub = bills.add_subparsers(dest="bills_command", parser_class=parser_class, required=True)
     br = bills_sub.add_parser("run", help="为一个月出账（重复运行不会重复出账）")
@@ -119,6 +120,7 @@ def add_parsers(
     mr = month_sub.add_parser("reopen", help="反结账（须写明原因）")
     mr.add_argument("--month", required=True, type=_period)
     mr.add_argument("--reason", required=True)
+    return {"report": report_sub}
 
 
 COMMANDS = ("bills", "payments", "arrears", "dunning", "ledger", "report", "reconcile", "month")

@@ -50,6 +50,8 @@ class RecordType(StrEnum):
 
     LEASE = "lease"
     HOUSEHOLD = "household"
+    # An inspection round (forms/inspections/): built by inspection_templates, never named in forms/*.toml.
+    INSPECTION_ROUND = "inspection_round"
 
 
 @dataclass(frozen=True)
@@ -147,7 +149,7 @@ MAX_ROWS = 40
 # Values of these sections are written on site (or come from a handover record), never from a source.
 _RECORDED = frozenset({SectionType.READINGS, SectionType.COUNTS, SectionType.SIGNATURES})
 # QR letters of printed records that are not forms/*.toml definitions (see printing.receipts).
-RESERVED_CODES = {"R": "收据", "N": "催缴通知书"}
+RESERVED_CODES = {"R": "收据", "N": "催缴通知书", "I": "检查记录表"}
 _FORM_KEYS = frozenset({"title", "code", "record", "note", "compare_labels", "sections"})
 _SECTION_KEYS = frozenset(
     {
@@ -274,8 +276,10 @@ class _Reader:
         record_text = self.text(data, "record", "", required=True)
         try:
             record = RecordType(record_text)
+            if record is RecordType.INSPECTION_ROUND:
+                raise ValueError(record_text)
         except ValueError:
-            choices = "、".join(r.value for r in RecordType)
+            choices = "、".join(r.value for r in RecordType if r is not RecordType.INSPECTION_ROUND)
             raise self.fail("", f"record 应为 {choices} 之一，现在是“{record_text}”") from None
         raw_sections = data.get("sections")
         if not isinstance(raw_sections, list) or not raw_sections:

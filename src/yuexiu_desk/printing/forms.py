@@ -503,7 +503,10 @@ class _Story:
             for index, item in enumerate(group.items):
                 now = self.result(item.id)
                 chosen, note = now if now is not None else ("", "")
-                row: list[Any] = [self.p(group.label, self.s.head) if index == 0 else "", self.p(item.label)]
+                label: list[Any] = [self.p(item.label)]
+                if item.hint:  # what to look at (inspection checklists)
+                    label.append(self.p(item.hint, self.s.small))
+                row: list[Any] = [self.p(group.label, self.s.head) if index == 0 else "", label]
                 if section.compare:
                     row.append(self.p(_result_text(before.get(item.id))))
                 row += [self.p(_options(item.results, chosen)), self.p(note)]

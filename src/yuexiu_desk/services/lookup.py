@@ -58,8 +58,11 @@ def unit_payload(station_code: str, unit_id: uuid.UUID) -> str:
 def _resolve_form(session: Session, payload: Payload) -> Resolved:
     """A printed form's QR → the unit of the lease or household it belongs to (the clerk sees that unit)."""
     from yuexiu_desk.formdefs import RESERVED_CODES, RecordType, form_for_code
+    from yuexiu_desk.inspection_templates import ROUND_FORM
     from yuexiu_desk.services.form_print import NO_RECORD
 
+    if payload.form == ROUND_FORM:
+        return _resolve_round(session, payload)
     if payload.form in RESERVED_CODES:
         return _resolve_money_record(session, payload, RESERVED_CODES[payload.form])
     definition = form_for_code(payload.form or "")
@@ -97,3 +100,44 @@ def _resolve_money_record(session: Session, payload: Payload, title: str) -> Res
     if unit is None:
         raise UserError(f"这张{title}对应的记录不在本站数据中（可能数据目录不对）。")
     return Resolved(RecordKind.UNIT, unit.id, unit.code, "form")
+
+
+def _resolve_round(session: Session, payload: Payload) -> Resolved:
+    """An inspection record's QR → its unit when the round is for one unit; otherwise the round is named (a
+    building's record opens in the inspection round, not on a unit card)."""
+    from yuexiu_desk.inspection_templates import Level, Scope, load_template
+    from yuexiu_desk.storage.inspection_models import InspectionRound
+
+    round_ = session.get(InspectionRound, payload.record_id)
+    if round_ is None:
+        raise UserError("这张检查记录表对应的检查轮次不在本站数据中（可能数据目录不对）。")
+    if round_.scope_kind == Level.UNIT.value:
+        unit_id = find_unit_id_by_code(session, round_.scope_value)
+        return Resolved(RecordKind.UNIT, unit_id, round_.scope_value, "form")
+    scope = (
+        Scope.parse(f"{round_.scope_kind}:{round_.scope_value}")
+        if round_.scope_value
+        else Scope(Level.ESTATE)
+    )
+    title = load_template(round_.template).title
+    raise UserError(
+        f"这是{scope.label}的{title}（检查轮次 {round_.round_no}），不是房源；"
+        f"请在检查轮次中打开它（yuexiu-desk inspections show {round_.round_no}）。"
+    )
+
+
+def round_no_of(session: Session, text: str) -> str:
+    """A scanned inspection record's QR, or a typed round number (XC2026-0001) → the round number."""
+    from yuexiu_desk.inspection_templates import ROUND_FORM
+    from yuexiu_desk.storage.inspection_models import InspectionRound
+
+    cleaned = text.strip()
+    if not looks_like_payload(cleaned):
+        return cleaned.upper()
+    payload = parse(cleaned, require_station(session).code)
+    if payload.kind is not RecordKind.FORM or payload.form != ROUND_FORM:
+        raise UserError("这不是检查记录表的二维码，请扫描检查记录表右上角的二维码或输入轮次编号。")
+    round_ = session.get(InspectionRound, payload.record_id)
+    if round_ is None:
+        raise UserError("这张检查记录表对应的检查轮次不在本站数据中（可能数据目录不对）。")
+    return round_.round_no

@@ -141,6 +141,9 @@ def create_demo_station(session: Session, seed: int = 194) -> StationInfo:
     from yuexiu_desk.services.demo_money import install_demo_money
 
     install_demo_money(session, rng)
+    from yuexiu_desk.services.demo_inspections import install_demo_inspections
+
+    install_demo_inspections(session, random.Random(seed))
     from yuexiu_desk.services.users import install_demo_accounts
 
     install_demo_accounts(session)

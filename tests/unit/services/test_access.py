@@ -24,8 +24,10 @@ from yuexiu_desk.services import (
     billing,
     funds,
     handover,
+    hazards,
     household_import,
     households,
+    inspections,
     leases,
     members,
     money_export,
@@ -68,6 +70,9 @@ CALLS: dict[str, Callable[[Session, Path], Any]] = {
     "money.export": lambda s, tmp: money_export.export_rent_ledger(s, NOVEMBER, tmp / "ledger.xlsx"),
     "users.manage": lambda s, _: users.set_role(s, "nobody", "finance"),
     "audit.read": lambda s, _: audit.verify_as_reader(s),
+    "inspection.record": lambda s, _: inspections.close_round(s, "NO-SUCH", "x"),
+    "hazard.manage": lambda s, _: hazards.close_hazard(s, "NO-SUCH", "x"),
+    "hazard.acknowledge": lambda s, _: hazards.acknowledge_alert(s, "NO-SUCH", "x"),
 }
 # Actions checked outside a session (the store is closed while they run): a call taking the operator.
 STORELESS: dict[str, Callable[[StationPaths, Operator], Any]] = {
@@ -86,6 +91,8 @@ ALSO: list[tuple[str, Callable[[Session, Path], Any]]] = [
     ("money.export", lambda s, tmp: money_export.export_fund_report(s, NOVEMBER, tmp / "funds.xlsx")),
     ("users.manage", lambda s, _: users.add_user(s, "newbie", "新人", "finance", "long enough 1")),
     ("audit.read", lambda s, _: audit.latest(s, 5)),
+    ("inspection.record", lambda s, _: inspections.record_rest_ok(s, "NO-SUCH", "x")),
+    ("hazard.manage", lambda s, _: hazards.reinspect(s, "NO-SUCH", True, "复查", "x")),
 ]
 
 ROLES = list(permission_table().roles)

@@ -17,6 +17,7 @@ from yuexiu_desk.storage import (
     audit_models,  # noqa: F401  (the audit log is part of the schema)
     billing_models,  # noqa: F401  (the money tables are part of the schema)
     db,
+    inspection_models,  # noqa: F401  (the inspection tables are part of the schema)
     migrate,
 )
 from yuexiu_desk.storage.db import Store, make_engine

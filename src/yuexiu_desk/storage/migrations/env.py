@@ -5,7 +5,11 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-from yuexiu_desk.storage import audit_models, billing_models  # noqa: F401  (their tables belong to the metadata)
+from yuexiu_desk.storage import (  # noqa: F401  (their tables belong to the metadata)
+    audit_models,
+    billing_models,
+    inspection_models,
+)
 from yuexiu_desk.storage.models import Base
 
 config = context.config
