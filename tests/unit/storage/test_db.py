@@ -17,6 +17,7 @@ from yuexiu_desk.storage import (
     billing_models,  # noqa: F401  (the money tables are part of the schema)
     db,
     migrate,
+    repair_models,  # noqa: F401  (the repair and complaint tables are part of the schema)
 )
 from yuexiu_desk.storage.db import Store, make_engine
 from yuexiu_desk.storage.models import Base

@@ -5,7 +5,10 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine
 
-from yuexiu_desk.storage import billing_models  # noqa: F401  (its tables belong to the metadata)
+from yuexiu_desk.storage import (
+    billing_models,  # noqa: F401  (its tables belong to the metadata)
+    repair_models,  # noqa: F401  (its tables belong to the metadata)
+)
 from yuexiu_desk.storage.models import Base
 
 config = context.config
