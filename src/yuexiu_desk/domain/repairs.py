@@ -156,7 +156,9 @@ def check_transition(kind: EventKind, current: WorkOrderStatus, number: str) -> 
     if kind is EventKind.REOPEN:
         raise UserError(f"维修单 {number} 还未完工（{current.label}），不能返修；请继续跟进原单。")
     allowed = "、".join(s.label for s in WorkOrderStatus if s in ALLOWED_FROM[kind])
-    raise UserError(f"维修单 {number} 当前为“{current.label}”，不能{kind.label}（只能在{allowed}时{kind.label}）。")
+    raise UserError(
+        f"维修单 {number} 当前为“{current.label}”，不能{kind.label}（只能在{allowed}时{kind.label}）。"
+    )
 
 
 SATISFACTION_MIN, SATISFACTION_MAX = 1, 5

@@ -24,7 +24,10 @@ class Resolved:
     kind: RecordKind
     record_id: uuid.UUID
     code: str
-    via: str  # "label", "form" (a printed form's QR) or "code"
+    via: str  # "label", "form" (a printed form's QR), "work_order" (a work-order slip's QR) or "code"
+    # A work-order slip resolves to its unit (record_id, code) and names the order here.
+    work_order_id: uuid.UUID | None = None
+    work_order_number: str = ""
 
 
 def resolve(session: Session, text: str) -> Resolved:
@@ -58,8 +61,11 @@ def unit_payload(station_code: str, unit_id: uuid.UUID) -> str:
 def _resolve_form(session: Session, payload: Payload) -> Resolved:
     """A printed form's QR → the unit of the lease or household it belongs to (the clerk sees that unit)."""
     from yuexiu_desk.formdefs import RESERVED_CODES, RecordType, form_for_code
+    from yuexiu_desk.printing.repairs import WORK_ORDER_FORM
     from yuexiu_desk.services.form_print import NO_RECORD
 
+    if payload.form == WORK_ORDER_FORM:
+        return _resolve_work_order(session, payload)
     if payload.form in RESERVED_CODES:
         return _resolve_money_record(session, payload, RESERVED_CODES[payload.form])
     definition = form_for_code(payload.form or "")
@@ -97,3 +103,35 @@ def _resolve_money_record(session: Session, payload: Payload, title: str) -> Res
     if unit is None:
         raise UserError(f"这张{title}对应的记录不在本站数据中（可能数据目录不对）。")
     return Resolved(RecordKind.UNIT, unit.id, unit.code, "form")
+
+
+def _resolve_work_order(session: Session, payload: Payload) -> Resolved:
+    """A work-order slip's QR → its unit, with the order named; a public-area order has no unit to open."""
+    from yuexiu_desk.storage.repair_models import WorkOrder
+
+    order = session.get(WorkOrder, payload.record_id)
+    if order is None:
+        raise UserError("这张维修派工单对应的维修单不在本站数据中（可能数据目录不对）。")
+    unit = session.get(Unit, order.unit_id) if order.unit_id is not None else None
+    if unit is None:
+        raise UserError(
+            f"这是公共区域的维修单 {order.number}（{order.location}），没有对应房源；请在维修台账中按单号查看。"
+        )
+    return Resolved(RecordKind.UNIT, unit.id, unit.code, "work_order", order.id, order.number)
+
+
+def resolve_work_order(session: Session, text: str) -> uuid.UUID:
+    """A scanned work-order slip or a typed work-order number → the order's id (public areas included)."""
+    from yuexiu_desk.printing.repairs import WORK_ORDER_FORM
+    from yuexiu_desk.storage.repair_models import WorkOrder
+
+    cleaned = text.strip()
+    if looks_like_payload(cleaned):
+        payload = parse(cleaned, require_station(session).code)
+        if payload.form != WORK_ORDER_FORM or session.get(WorkOrder, payload.record_id) is None:
+            raise UserError("这不是本站的维修派工单二维码，请扫描派工单右上角的二维码或输入维修单号。")
+        return payload.record_id
+    found = session.scalar(select(WorkOrder.id).where(WorkOrder.number == cleaned.upper()))
+    if found is None:
+        raise UserError(f"没有编号为“{cleaned[:40]}”的维修单，请核对编号或扫描派工单上的二维码。")
+    return found
