@@ -81,7 +81,8 @@ DEMO_STATION_CODE = "YXY01"
 
 
 def create_demo_station(session: Session, seed: int = 194) -> StationInfo:
-    """Fill an empty store with the demo estate: 2 buildings, 194 units, a year of 异动 history."""
+    """Fill an empty store with the demo estate: 2 buildings, 194 units, a year of 异动 history, a year of
+    rent and two years of repairs and complaints."""
     rng = random.Random(seed)
     now = session.info["clock"].now()
     station = Station(
@@ -140,6 +141,9 @@ def create_demo_station(session: Session, seed: int = 194) -> StationInfo:
     from yuexiu_desk.services.demo_money import install_demo_money
 
     install_demo_money(session, rng)
+    from yuexiu_desk.services.demo_repairs import install_demo_repairs
+
+    install_demo_repairs(session, rng)
     info = station_info(session)
     assert info is not None
     return info

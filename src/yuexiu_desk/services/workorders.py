@@ -175,7 +175,7 @@ def work_order_events(session: Session, number: str) -> list[EventRow]:
     events = session.scalars(
         select(WorkOrderEvent)
         .where(WorkOrderEvent.work_order_id == order.id)
-        .order_by(WorkOrderEvent.occurred_at, WorkOrderEvent.kind)
+        .order_by(WorkOrderEvent.position)
     )
     return [
         EventRow(
@@ -295,9 +295,15 @@ def _event(
     operator: str,
 ) -> None:
     from_status = "" if kind is EventKind.REPORT else order.status
+    position = session.scalar(
+        select(func.coalesce(func.max(WorkOrderEvent.position), 0)).where(
+            WorkOrderEvent.work_order_id == order.id
+        )
+    )
     session.add(
         WorkOrderEvent(
             work_order_id=order.id,
+            position=(position or 0) + 1,
             kind=kind.value,
             from_status=from_status,
             to_status=to_status.value,

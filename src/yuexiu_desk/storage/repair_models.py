@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, Uuid
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from yuexiu_desk.storage.models import Base, UTCDateTime
@@ -71,10 +71,12 @@ class WorkOrderEvent(Base):
 
     __tablename__ = "work_order_event"
     __journaled__ = True
-    __table_args__ = (Index("ix_work_order_event_order", "work_order_id", "occurred_at"),)
+    __table_args__ = (UniqueConstraint("work_order_id", "position"),)
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     work_order_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("work_order.id"))
+    # 1, 2, … within the order: steps entered in the same minute still read in the order they happened.
+    position: Mapped[int] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(20))
     from_status: Mapped[str] = mapped_column(String(20), default="")
     to_status: Mapped[str] = mapped_column(String(20))
