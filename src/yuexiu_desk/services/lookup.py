@@ -5,6 +5,7 @@ The scanner box, image decoding and the CLI all resolve text here, so they accep
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 
@@ -17,6 +18,9 @@ from yuexiu_desk.labels.payload import Payload, RecordKind, looks_like_payload, 
 from yuexiu_desk.services.units import find_unit_id_by_code
 from yuexiu_desk.storage.db import require_station
 from yuexiu_desk.storage.models import Lease, Unit
+
+# A work-order number as printed on its slip, e.g. YXY01-WX2026-00012.
+WORK_ORDER_NUMBER = re.compile(r"^[0-9A-Za-z]{1,8}-[Ww][Xx]\d{4}-\d{1,6}$")
 
 
 @dataclass(frozen=True)
@@ -35,6 +39,9 @@ def resolve(session: Session, text: str) -> Resolved:
     cleaned = text.strip()
     if not cleaned:
         raise UserError("没有读到内容，请扫描标签或输入房号（例如 1-2-1603）。")
+    if WORK_ORDER_NUMBER.match(cleaned):
+        # Checked first: a number starts with the station code, which may itself start like a payload (YX…).
+        return _resolve_work_order(session, _payload_of_number(session, cleaned))
     if looks_like_payload(cleaned):
         station = require_station(session)
         payload = parse(cleaned, station.code)
@@ -126,12 +133,23 @@ def resolve_work_order(session: Session, text: str) -> uuid.UUID:
     from yuexiu_desk.storage.repair_models import WorkOrder
 
     cleaned = text.strip()
+    if WORK_ORDER_NUMBER.match(cleaned):
+        return _payload_of_number(session, cleaned).record_id
     if looks_like_payload(cleaned):
         payload = parse(cleaned, require_station(session).code)
-        if payload.form != WORK_ORDER_FORM or session.get(WorkOrder, payload.record_id) is None:
-            raise UserError("这不是本站的维修派工单二维码，请扫描派工单右上角的二维码或输入维修单号。")
-        return payload.record_id
-    found = session.scalar(select(WorkOrder.id).where(WorkOrder.number == cleaned.upper()))
+        if payload.form == WORK_ORDER_FORM and session.get(WorkOrder, payload.record_id) is not None:
+            return payload.record_id
+    raise UserError(
+        "这不是本站的维修派工单，请扫描派工单右上角的二维码或输入维修单号（例如 YXY01-WX2026-00012）。"
+    )
+
+
+def _payload_of_number(session: Session, number: str) -> Payload:
+    """The slip payload of a typed work-order number (what scanning its slip would give)."""
+    from yuexiu_desk.printing.repairs import WORK_ORDER_FORM
+    from yuexiu_desk.storage.repair_models import WorkOrder
+
+    found = session.scalar(select(WorkOrder.id).where(WorkOrder.number == number.strip().upper()))
     if found is None:
-        raise UserError(f"没有编号为“{cleaned[:40]}”的维修单，请核对编号或扫描派工单上的二维码。")
-    return found
+        raise UserError(f"没有编号为“{number.strip()}”的维修单，请核对编号或扫描派工单上的二维码。")
+    return Payload(RecordKind.FORM, require_station(session).code, found, form=WORK_ORDER_FORM)
