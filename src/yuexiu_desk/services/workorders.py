@@ -19,8 +19,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Select, case, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Select, case, exists, func, literal_column, select
+from sqlalchemy.orm import Session, aliased
 
 from yuexiu_desk.clock import STATION_TZ, local_date, local_text
 from yuexiu_desk.domain.money import yuan_to_fen
@@ -251,7 +251,12 @@ def create_work_order(
     channel = parse_channel(channel)
     description = _text(description, "请写明报修内容（至少两个字），例如“卫生间下水管漏水”。")
     location = (location or "").strip()
-    unit_id = find_unit_id_by_code(session, unit_code) if unit_code and unit_code.strip() else None
+    unit = (
+        session.get(Unit, find_unit_id_by_code(session, unit_code))
+        if unit_code and unit_code.strip()
+        else None
+    )
+    unit_id = None if unit is None else unit.id
     if unit_id is None and len(location) < MIN_TEXT:
         raise UserError("请填写报修的房号，或公共区域的位置（例如“1栋2单元电梯厅”）。")
     if len(location) > 100:
@@ -261,6 +266,9 @@ def create_work_order(
     order = WorkOrder(
         number=_next_number(session, local_date(when).year),
         unit_id=unit_id,
+        building_no=None if unit is None else unit.building_no,
+        entrance=None if unit is None else unit.entrance,
+        floor=None if unit is None else unit.floor,
         location=location,
         channel=channel.value,
         hazard_id=hazard,
@@ -543,6 +551,17 @@ HOTSPOT_FLOORS = 10
 REPEAT_UNITS = 30
 
 
+def _not_by_date_index() -> Any:
+    """work_order.reported_at as "+reported_at", which SQLite will not look up in an index.
+
+    Statistics cover most of the table (months to years of orders): reading it once, or along an index
+    that holds every column a query needs, costs a fraction of walking the reported_at index and fetching
+    each row from the table, which is what SQLite's planner picks without ANALYZE figures."""
+    from yuexiu_desk.storage.models import UTCDateTime
+
+    return literal_column("+work_order.reported_at", UTCDateTime())
+
+
 def repair_statistics(
     session: Session,
     start: date,
@@ -550,75 +569,109 @@ def repair_statistics(
     now: datetime | None = None,
     rules: RepairRules = DEFAULT_REPAIR_RULES,
 ) -> RepairStatistics:
-    """Figures of the orders reported between two station dates (both included), computed in SQL."""
+    """Figures of the orders reported between two station dates (both included), aggregated in SQL: a few
+    grouped scans of work_order whose results have at most a few thousand rows, folded together here."""
     if end < start:
         raise UserError(f"结束日期 {end} 早于开始日期 {start}，请检查日期范围。")
     at: datetime = now or session.info["clock"].now()
     low, high = _local_midnight_utc(start), _local_midnight_utc(end + timedelta(days=1))
     in_range = (WorkOrder.reported_at >= low) & (WorkOrder.reported_at < high)
+    reported = _not_by_date_index()
+    scan_range = (reported >= low) & (reported < high)
     stats = RepairStatistics(start, end)
-    hours = 24.0
     open_values = [s.value for s in OPEN_STATUSES]
-    totals = session.execute(
-        select(
-            func.count(),
-            func.coalesce(func.sum(WorkOrder.cost_fen), 0),
-            func.sum(case((WorkOrder.status.in_(open_values), 1), else_=0)),
-            func.sum(case((WorkOrder.status == _S.CLOSED.value, 1), else_=0)),
-            func.sum(case((WorkOrder.unit_id.is_(None), 1), else_=0)),
-            func.sum(case((WorkOrder.reopen_count > 0, 1), else_=0)),
-            func.avg(
-                (func.julianday(WorkOrder.dispatched_at) - func.julianday(WorkOrder.reported_at)) * hours
-            ),
-            func.avg(
-                (func.julianday(WorkOrder.completed_at) - func.julianday(WorkOrder.reported_at)) * hours
-            ),
-            func.sum(
-                case((func.coalesce(WorkOrder.dispatched_at, at) > WorkOrder.response_due_at, 1), else_=0)
-            ),
-            func.sum(
-                case((func.coalesce(WorkOrder.completed_at, at) > WorkOrder.completion_due_at, 1), else_=0)
-            ),
-            func.avg(WorkOrder.satisfaction),
-            func.count(WorkOrder.satisfaction),
-        ).where(in_range)
-    ).one()
-    (
-        stats.orders,
-        stats.cost_fen,
+
+    def count_if(condition: Any) -> Any:
+        return func.sum(case((condition, 1), else_=0))
+
+    # One scan grouped by category × urgency × satisfaction (at most 8 × 3 × 6 groups) gives the totals and
+    # all three breakdowns; times are summed in days (julianday) and averaged here.
+    by_category: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])  # orders, cost, rated, score sum
+    by_urgency: Counter[str] = Counter()
+    scores: Counter[int] = Counter()
+    response_days = completion_days = 0.0
+    responded = completed = 0
+    for (
+        category,
+        urgency,
+        score,
+        n,
+        cost,
         open_orders,
         closed,
         public,
         reopened,
-        stats.avg_response_hours,
-        stats.avg_completion_hours,
-        response_breaches,
-        completion_breaches,
-        stats.avg_satisfaction,
-        stats.followed_up,
-    ) = totals
-    stats.open_orders, stats.closed_orders = open_orders or 0, closed or 0
-    stats.public_area_orders, stats.reopened_orders = public or 0, reopened or 0
-    stats.response_breaches, stats.completion_breaches = response_breaches or 0, completion_breaches or 0
+        response_sum,
+        response_count,
+        completion_sum,
+        completion_count,
+        response_late,
+        completion_late,
+    ) in session.execute(
+        select(
+            WorkOrder.category,
+            WorkOrder.urgency,
+            WorkOrder.satisfaction,
+            func.count(),
+            func.coalesce(func.sum(WorkOrder.cost_fen), 0),
+            count_if(WorkOrder.status.in_(open_values)),
+            count_if(WorkOrder.status == _S.CLOSED.value),
+            count_if(WorkOrder.unit_id.is_(None)),
+            count_if(WorkOrder.reopen_count > 0),
+            func.sum(func.julianday(WorkOrder.dispatched_at) - func.julianday(WorkOrder.reported_at)),
+            func.count(WorkOrder.dispatched_at),
+            func.sum(func.julianday(WorkOrder.completed_at) - func.julianday(WorkOrder.reported_at)),
+            func.count(WorkOrder.completed_at),
+            count_if(func.coalesce(WorkOrder.dispatched_at, at) > WorkOrder.response_due_at),
+            count_if(func.coalesce(WorkOrder.completed_at, at) > WorkOrder.completion_due_at),
+        )
+        .where(scan_range)
+        .group_by(WorkOrder.category, WorkOrder.urgency, WorkOrder.satisfaction)
+    ):
+        stats.orders += n
+        stats.cost_fen += cost
+        stats.open_orders += open_orders
+        stats.closed_orders += closed
+        stats.public_area_orders += public
+        stats.reopened_orders += reopened
+        stats.response_breaches += response_late
+        stats.completion_breaches += completion_late
+        response_days += response_sum or 0.0
+        completion_days += completion_sum or 0.0
+        responded += response_count
+        completed += completion_count
+        figures = by_category[category]
+        figures[0] += n
+        figures[1] += cost
+        by_urgency[urgency] += n
+        if score is not None:
+            figures[2] += n
+            figures[3] += score * n
+            scores[int(score)] += n
     if stats.orders == 0:
         return stats
-
+    hours = 24.0
+    stats.avg_response_hours = response_days / responded * hours if responded else None
+    stats.avg_completion_hours = completion_days / completed * hours if completed else None
+    stats.followed_up = sum(scores.values())
+    stats.avg_satisfaction = (
+        sum(score * n for score, n in scores.items()) / stats.followed_up if stats.followed_up else None
+    )
     order = {c.value: n for n, c in enumerate(RepairCategory)}
-    rows = session.execute(
-        select(
-            WorkOrder.category, func.count(), func.sum(WorkOrder.cost_fen), func.avg(WorkOrder.satisfaction)
-        )
-        .where(in_range)
-        .group_by(WorkOrder.category)
-    ).all()
     stats.by_category = sorted(
-        (CategoryFigures(RepairCategory(c), n, cost or 0, sat) for c, n, cost, sat in rows),
+        (
+            CategoryFigures(RepairCategory(c), n, cost, total / rated if rated else None)
+            for c, (n, cost, rated, total) in by_category.items()
+        ),
         key=lambda f: (-f.orders, order[f.category.value]),
     )
+    stats.by_urgency = [(u, by_urgency.get(u.value, 0)) for u in Urgency]
+    stats.satisfaction_counts = dict(sorted(scores.items()))
     month = func.strftime("%Y-%m", WorkOrder.reported_at, "+8 hours")
     stats.by_month = [
         (m, n)
         for m, n in session.execute(
+            # Along the reported_at index: it holds all this query reads.
             select(month, func.count()).where(in_range).group_by(month).order_by(month)
         )
     ]
@@ -626,80 +679,89 @@ def repair_statistics(
     for m, n in stats.by_month:
         seasons[season_of(int(m[5:]))] += n
     stats.by_season = [(s, seasons[s]) for s in "春夏秋冬"]
-    urgencies = dict(
-        session.execute(
-            select(WorkOrder.urgency, func.count()).where(in_range).group_by(WorkOrder.urgency)
-        ).all()
-    )
-    stats.by_urgency = [(u, urgencies.get(u.value, 0)) for u in Urgency]
-    stats.satisfaction_counts = {
-        int(score): n
-        for score, n in session.execute(
-            select(WorkOrder.satisfaction, func.count())
-            .where(in_range, WorkOrder.satisfaction.is_not(None))
-            .group_by(WorkOrder.satisfaction)
-        )
-        if score is not None
-    }
 
-    # Per unit once (at most one row per unit), then folded into buildings, entrances and floors here.
-    per_unit = session.execute(
-        select(Unit.building_no, Unit.entrance, Unit.floor, func.count())
-        .select_from(WorkOrder)
-        .join(Unit, Unit.id == WorkOrder.unit_id)
-        .where(in_range)
-        .group_by(WorkOrder.unit_id)
-    ).all()
-    buildings: dict[int, list[int]] = defaultdict(lambda: [0, 0])
-    entrances: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0])
-    floors: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0])
-    for building, entrance, floor_no, n in per_unit:
+    # Building × entrance × floor, with the different units of each: a unit lies in exactly one such
+    # group, so the units of a building, an entrance or a floor are sums of these.
+    buildings: dict[int | None, list[int]] = defaultdict(lambda: [0, 0])
+    entrances: dict[tuple[int | None, int | None], list[int]] = defaultdict(lambda: [0, 0])
+    floors: dict[tuple[int | None, int | None], list[int]] = defaultdict(lambda: [0, 0])
+    for building, entrance, floor_no, n, units in session.execute(
+        select(
+            WorkOrder.building_no,
+            WorkOrder.entrance,
+            WorkOrder.floor,
+            func.count(),
+            func.count(func.distinct(WorkOrder.unit_id)),
+        )
+        .where(scan_range, WorkOrder.building_no.is_not(None))  # along ix_work_order_place, which covers it
+        .group_by(WorkOrder.building_no, WorkOrder.entrance, WorkOrder.floor)
+    ):
         for bucket in (buildings[building], entrances[(building, entrance)], floors[(building, floor_no)]):
             bucket[0] += n
-            bucket[1] += 1
+            bucket[1] += units
     stats.by_building = [PlaceFigures(f"{b}栋", n, u) for b, (n, u) in sorted(buildings.items())]
     stats.by_entrance = [PlaceFigures(f"{b}栋{e}单元", n, u) for (b, e), (n, u) in sorted(entrances.items())]
     stats.hotspot_floors = [
         PlaceFigures(f"{b}栋{f}层", n, u)
         for (b, f), (n, u) in sorted(floors.items(), key=lambda kv: (-kv[1][0], kv[0]))[:HOTSPOT_FLOORS]
     ]
-    stats.repeat_units = _repeat_units(session, low, high, rules)
+    stats.repeat_units = _repeat_units(session, scan_range, low, high, rules)
     return stats
 
 
-def _repeat_units(session: Session, low: datetime, high: datetime, rules: RepairRules) -> list[RepeatUnit]:
-    """Units with at least repeat_min_orders orders, and how many came within the window of the previous."""
-    previous = (
-        func.lag(WorkOrder.reported_at)
-        .over(partition_by=WorkOrder.unit_id, order_by=WorkOrder.reported_at)
-        .label("previous")
-    )
-    inner = (
-        select(WorkOrder.unit_id, WorkOrder.reported_at, WorkOrder.category, previous)
-        .where(WorkOrder.reported_at >= low, WorkOrder.reported_at < high, WorkOrder.unit_id.is_not(None))
-        .subquery()
-    )
-    gap = func.julianday(inner.c.reported_at) - func.julianday(inner.c.previous)
-    rows = session.execute(
-        select(
-            Unit.code,
-            func.count(),
-            func.sum(case((gap <= rules.repeat_window_days, 1), else_=0)),
-            func.group_concat(func.distinct(inner.c.category)),
-        )
-        .select_from(inner)
-        .join(Unit, Unit.id == inner.c.unit_id)
-        .group_by(inner.c.unit_id)
-        .having(func.count() >= rules.repeat_min_orders)
-        .order_by(func.count().desc(), Unit.code)
+def _repeat_units(
+    session: Session, scan_range: Any, low: datetime, high: datetime, rules: RepairRules
+) -> list[RepeatUnit]:
+    """Units with at least repeat_min_orders orders in the period, the most first (counted along the
+    (unit, reported_at) index), and for those only: how many of their orders came within the repeat window
+    after an earlier order of the same unit (which may predate the period), and in which categories."""
+    orders = func.count()
+    top = session.execute(
+        select(WorkOrder.unit_id, orders)
+        .where(
+            WorkOrder.unit_id.is_not(None), scan_range
+        )  # along ix_work_order_unit_reported, which covers it
+        .group_by(WorkOrder.unit_id)
+        .having(orders >= rules.repeat_min_orders)
+        .order_by(orders.desc(), WorkOrder.unit_id)
         .limit(REPEAT_UNITS)
     ).all()
-    return [
-        RepeatUnit(
-            code, n, repeats or 0, "、".join(RepairCategory(c).label for c in (cats or "").split(",") if c)
+    if not top:
+        return []
+    ids = [unit_id for unit_id, _n in top]
+    earlier = aliased(WorkOrder)
+    repeat = exists().where(
+        earlier.unit_id == WorkOrder.unit_id,
+        earlier.reported_at < WorkOrder.reported_at,
+        earlier.reported_at >= func.datetime(WorkOrder.reported_at, f"-{rules.repeat_window_days} days"),
+    )
+    details = {
+        unit_id: (code, n, repeats, cats)
+        for unit_id, code, n, repeats, cats in session.execute(
+            select(
+                WorkOrder.unit_id,
+                Unit.code,
+                func.count(),
+                func.sum(case((repeat, 1), else_=0)),
+                func.group_concat(func.distinct(WorkOrder.category)),
+            )
+            .join(Unit, Unit.id == WorkOrder.unit_id)
+            .where(WorkOrder.unit_id.in_(ids), WorkOrder.reported_at >= low, WorkOrder.reported_at < high)
+            .group_by(WorkOrder.unit_id, Unit.code)
         )
-        for code, n, repeats, cats in rows
-    ]
+    }
+    found = []
+    for unit_id in ids:
+        code, n, repeats, cats = details[unit_id]
+        labels = "、".join(
+            RepairCategory(c).label for c in sorted((cats or "").split(","), key=_category_order) if c
+        )
+        found.append(RepeatUnit(code, n, repeats or 0, labels))
+    return sorted(found, key=lambda u: (-u.orders, -u.repeats, u.unit_code))
+
+
+def _category_order(code: str) -> int:
+    return [c.value for c in RepairCategory].index(code) if code in {c.value for c in RepairCategory} else 99
 
 
 # ---- paper and spreadsheet ------------------------------------------------------------------------------

@@ -29,11 +29,18 @@ class WorkOrder(Base):
         Index("ix_work_order_reported_at", "reported_at"),
         Index("ix_work_order_status", "status"),
         Index("ix_work_order_unit_reported", "unit_id", "reported_at"),
+        # Covers the statistics by building, entrance and floor (and the units of each).
+        Index("ix_work_order_place", "building_no", "entrance", "floor", "unit_id", "reported_at"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     number: Mapped[str] = mapped_column(String(30), unique=True)
     unit_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("unit.id"), nullable=True)
+    # Denormalised from the unit (as unit itself does from its code) so that the statistics group orders
+    # by building, entrance and floor in SQL without a join: at bureau scale that join is most of their time.
+    building_no: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    entrance: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    floor: Mapped[int | None] = mapped_column(Integer, nullable=True)
     location: Mapped[str] = mapped_column(String(100), default="")  # public areas: "1栋2单元电梯厅"
     channel: Mapped[str] = mapped_column(String(20))
     # The inspection hazard this order was raised from (its id as text; the hazard tables live elsewhere).

@@ -56,6 +56,9 @@ def upgrade() -> None:
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("number", sa.String(length=30), nullable=False),
         sa.Column("unit_id", sa.Uuid(), nullable=True),
+        sa.Column("building_no", sa.Integer(), nullable=True),
+        sa.Column("entrance", sa.Integer(), nullable=True),
+        sa.Column("floor", sa.Integer(), nullable=True),
         sa.Column("location", sa.String(length=100), nullable=False),
         sa.Column("channel", sa.String(length=20), nullable=False),
         sa.Column("hazard_id", sa.String(length=64), nullable=True),
@@ -92,6 +95,11 @@ def upgrade() -> None:
         batch_op.create_index("ix_work_order_reported_at", ["reported_at"], unique=False)
         batch_op.create_index("ix_work_order_status", ["status"], unique=False)
         batch_op.create_index("ix_work_order_unit_reported", ["unit_id", "reported_at"], unique=False)
+        batch_op.create_index(
+            "ix_work_order_place",
+            ["building_no", "entrance", "floor", "unit_id", "reported_at"],
+            unique=False,
+        )
 
     op.create_table(
         "complaint_note",
@@ -138,6 +146,7 @@ def downgrade() -> None:
 
     op.drop_table("complaint_note")
     with op.batch_alter_table("work_order", schema=None) as batch_op:
+        batch_op.drop_index("ix_work_order_place")
         batch_op.drop_index("ix_work_order_unit_reported")
         batch_op.drop_index("ix_work_order_status")
         batch_op.drop_index("ix_work_order_reported_at")
