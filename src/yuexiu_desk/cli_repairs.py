@@ -58,6 +58,14 @@ def add_parsers(
     wa.add_argument("--reporter", default="", help="报修人")
     wa.add_argument("--hazard", default=None, metavar="ID", help="由巡查隐患转来时填隐患编号")
     wa.add_argument("--at", type=_moment, help="报修时间 YYYY-MM-DD HH:MM（默认现在）")
+    wa.add_argument(
+        "--photo",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="FILE",
+        help="现场照片（可重复；JPEG/PNG/WebP）",
+    )
     wd = wo_sub.add_parser("dispatch", help="派单给维修工或外包单位")
     wd.add_argument("number", help="维修单号")
     wd.add_argument("--to", required=True, dest="assignee", help="维修工姓名或外包单位名称")
@@ -202,6 +210,10 @@ def _cmd_workorders(store: Any, args: argparse.Namespace) -> int:
         return _print_stats(store, args)
     with store.unit_of_work(CLI_OPERATOR) as session:
         if command == "add":
+            from yuexiu_desk.services.photos import keep_photo
+
+            # The files first (kept by content): the order's row then never names a file that is missing.
+            photos = [keep_photo(store.paths, "work-orders", source) for source in args.photo]
             row = svc.create_work_order(
                 session,
                 category=args.category,
@@ -212,6 +224,7 @@ def _cmd_workorders(store: Any, args: argparse.Namespace) -> int:
                 channel=args.channel,
                 reporter=args.reporter,
                 hazard_id=args.hazard,
+                photos=photos,
                 operator=CLI_OPERATOR,
                 reported_at=args.at,
             )
@@ -219,6 +232,8 @@ def _cmd_workorders(store: Any, args: argparse.Namespace) -> int:
                 f"已登记报修 {row.number}（{row.place}，{row.category.label}，{row.urgency.label}）："
                 f"{_local(row.response_due_at)} 前响应，{_local(row.completion_due_at)} 前完工。"
             )
+            if photos:
+                message += f"附照片 {len(photos)} 张。"
         elif command == "dispatch":
             row = svc.dispatch(
                 session,

@@ -189,3 +189,31 @@ def test_help_is_in_chinese(capsys: pytest.CaptureFixture[str]) -> None:
             main([command, "--help"])
         out = capsys.readouterr().out
         assert "回访" in out
+
+
+def test_a_repair_request_keeps_its_photos_by_content(
+    demo_paths: StationPaths, capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    from PIL import Image
+
+    photo = tmp_path / "漏水.png"
+    Image.new("RGB", (64, 48), (40, 90, 160)).save(photo)
+    code, out, err = run(
+        capsys, demo_paths, "workorders", "add", "--unit", "2-2-1402", "--category", "walls",
+        "--description", "卧室墙面渗水发霉", "--photo", str(photo),
+    )  # fmt: skip
+    assert code == 0 and "附照片 1 张" in out, err
+    number = out.split("已登记报修 ")[1].split("（")[0]
+    code, out, _ = run(capsys, demo_paths, "workorders", "list", "--unit", "2-2-1402", "--format", "json")
+    (kept,) = next(item for item in json.loads(out) if item["id"] == number)["photos"]
+    assert (
+        kept.startswith("photos/work-orders/") and (demo_paths.root / kept).read_bytes() == photo.read_bytes()
+    )
+    before = snapshot(demo_paths)
+    not_a_photo = tmp_path / "说明.png"
+    not_a_photo.write_text("这不是图片", encoding="utf-8")
+    code, _, err = run(
+        capsys, demo_paths, "workorders", "add", "--unit", "2-2-1402", "--category", "walls",
+        "--description", "又渗水", "--photo", str(not_a_photo),
+    )  # fmt: skip
+    assert code == 2 and err.count("\n") == 1 and snapshot(demo_paths) == before

@@ -136,6 +136,8 @@ def _when(session: Session, at: datetime | None, not_before: datetime | None, wh
     now: datetime = session.info["clock"].now()
     if at is None:
         return now
+    if at.tzinfo is None:
+        raise ValueError("a complaint time must be aware (the station's wall clock or UTC)")
     if at > now + CLOCK_SLACK:
         raise UserError(f"{what}时间 {local_text(at)} 晚于现在，请填写已经发生的时间。")
     if not_before is not None and at < not_before:

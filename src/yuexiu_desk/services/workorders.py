@@ -82,6 +82,7 @@ class WorkOrderRow:
     satisfaction: int | None
     reopen_count: int
     hazard_id: str | None
+    photos: tuple[str, ...] = ()  # file names relative to the station folder
 
     @property
     def place(self) -> str:
@@ -107,6 +108,7 @@ class WorkOrderRow:
             "assignee": self.assignee,
             "hazard_id": self.hazard_id,
             "reopen_count": self.reopen_count,
+            "photos": list(self.photos),
         }
 
 
@@ -137,6 +139,7 @@ def _row(order: WorkOrder, unit_code: str | None) -> WorkOrderRow:
         satisfaction=order.satisfaction,
         reopen_count=order.reopen_count,
         hazard_id=order.hazard_id,
+        photos=tuple(order.photos.splitlines()),
     )
 
 
@@ -780,7 +783,7 @@ def slip_data(session: Session, number: str) -> Any:
         station_code=station.code,
         work_order_id=row.id,
         station_name=station.name,
-        place=(row.unit_code and f"{row.unit_code}") or row.location,
+        place=row.place,
         location=row.location,
         category=row.category.label,
         urgency=row.urgency.label,
