@@ -125,13 +125,14 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("image", type=Path)
     scan.add_argument("--format", choices=["table", "json"], default="table")
 
-    from yuexiu_desk import cli_admin, cli_audit, cli_inspect, cli_money, cli_users
+    from yuexiu_desk import cli_admin, cli_audit, cli_inspect, cli_money, cli_repairs, cli_users
 
     groups = cli_money.add_parsers(sub, _Parser, _date)
     cli_admin.add_parsers(sub, _Parser, _date)
     cli_audit.add_parsers(sub, _Parser, _date)
     cli_users.add_parsers(sub, _Parser, _date)
     cli_inspect.add_parsers(sub, _Parser, _date, groups["report"])
+    cli_repairs.add_parsers(sub, _Parser, _date)
     return parser
 
 
@@ -225,6 +226,10 @@ def _dispatch(args: argparse.Namespace, paths: StationPaths) -> int:
 
         if args.command in cli_audit.COMMANDS:
             return cli_audit.dispatch(store, args)
+        from yuexiu_desk import cli_repairs
+
+        if args.command in cli_repairs.COMMANDS:
+            return cli_repairs.dispatch(store, args)
         handler = {
             "units": _cmd_units,
             "changes": _cmd_changes,
@@ -520,7 +525,10 @@ def _resolved_json(session: Any, resolved: Any) -> dict[str, Any]:
     from yuexiu_desk.services.units import fetch_rows
 
     row = fetch_rows(session, [resolved.record_id])[resolved.record_id]
-    return {"kind": "unit", "via": resolved.via, **row.as_json()}
+    data = {"kind": "unit", "via": resolved.via, **row.as_json()}
+    if resolved.work_order_number:
+        data["work_order"] = resolved.work_order_number
+    return data
 
 
 def _cmd_lookup(store: Any, args: argparse.Namespace) -> int:

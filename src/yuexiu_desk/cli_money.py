@@ -83,8 +83,14 @@ def add_parsers(
     ledger = sub.add_parser("ledger", help="台账导出")
     ledger_sub = ledger.add_subparsers(dest="ledger_command", parser_class=parser_class, required=True)
     le = ledger_sub.add_parser("export", help="导出台账为 Excel")
-    le.add_argument("kind", choices=["rent"], help="rent：租金台账")
-    le.add_argument("--month", required=True, type=_period)
+    le.add_argument(
+        "kind",
+        choices=["rent", "repairs"],
+        help="rent：租金台账（--month）；repairs：维修台账（--from --to）",
+    )
+    le.add_argument("--month", type=_period, help="租金台账的账期 YYYY-MM")
+    le.add_argument("--from", dest="start", type=date_type, help="维修台账的开始日期 YYYY-MM-DD")
+    le.add_argument("--to", dest="end", type=date_type, help="维修台账的结束日期 YYYY-MM-DD")
     le.add_argument("--out", required=True, type=Path)
 
     report = sub.add_parser("report", help="报表")
@@ -326,7 +332,15 @@ def _cmd_dunning(store: Any, args: argparse.Namespace) -> int:
 
 
 def _cmd_ledger(store: Any, args: argparse.Namespace) -> int:
+    if args.kind == "repairs":
+        from yuexiu_desk import cli_repairs
+
+        return cli_repairs.ledger_export(store, args)
+    from yuexiu_desk.errors import UserError
     from yuexiu_desk.services.money_export import export_rent_ledger
+
+    if args.month is None:
+        raise UserError("导出租金台账须给出 --month 账期（YYYY-MM），例如 --month 2026-10。")
 
     with store.unit_of_work() as session:  # the export is recorded in the audit log
         count = export_rent_ledger(session, args.month, args.out)

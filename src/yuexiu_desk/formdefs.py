@@ -148,8 +148,9 @@ MAX_ROWS = 40
 
 # Values of these sections are written on site (or come from a handover record), never from a source.
 _RECORDED = frozenset({SectionType.READINGS, SectionType.COUNTS, SectionType.SIGNATURES})
-# QR letters of printed records that are not forms/*.toml definitions (see printing.receipts).
-RESERVED_CODES = {"R": "收据", "N": "催缴通知书", "I": "检查记录表"}
+# QR letters of printed records that are not forms/*.toml definitions (see printing.receipts and
+# printing.repairs).
+RESERVED_CODES = {"R": "收据", "N": "催缴通知书", "I": "检查记录表", "W": "维修派工单"}
 _FORM_KEYS = frozenset({"title", "code", "record", "note", "compare_labels", "sections"})
 _SECTION_KEYS = frozenset(
     {

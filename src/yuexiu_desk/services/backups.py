@@ -495,6 +495,11 @@ def doctor(store: Store, min_free_bytes: int = LOW_DISK_BYTES, now: datetime | N
             + ("" if wal_size < LARGE_WAL_BYTES else "，过大，请关闭其他程序后重启本程序"),
         )
     )
+    from yuexiu_desk.storage.location import data_location
+
+    location = data_location(store.paths.root)
+    refused = location.problem(store.paths.root)
+    checks.append(Check("存放位置", refused is None, refused or f"{location.detail}"))
     with store.read() as session:
         chain = audit.verify(session)
     checks.append(
@@ -506,9 +511,4 @@ def doctor(store: Store, min_free_bytes: int = LOW_DISK_BYTES, now: datetime | N
             else f"第 {chain.first_bad_seq} 条起不可信：{chain.reason}",
         )
     )
-    from yuexiu_desk.storage.location import data_location
-
-    location = data_location(store.paths.root)
-    refused = location.problem(store.paths.root)
-    checks.append(Check("存放位置", refused is None, refused or f"{location.detail}"))
     return checks

@@ -5,6 +5,7 @@ The scanner box, image decoding and the CLI all resolve text here, so they accep
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 
@@ -18,13 +19,19 @@ from yuexiu_desk.services.units import find_unit_id_by_code
 from yuexiu_desk.storage.db import require_station
 from yuexiu_desk.storage.models import Lease, Unit
 
+# A work-order number as printed on its slip, e.g. YXY01-WX2026-00012.
+WORK_ORDER_NUMBER = re.compile(r"^[0-9A-Za-z]{1,8}-[Ww][Xx]\d{4}-\d{1,6}$")
+
 
 @dataclass(frozen=True)
 class Resolved:
     kind: RecordKind
     record_id: uuid.UUID
     code: str
-    via: str  # "label", "form" (a printed form's QR) or "code"
+    via: str  # "label", "form" (a printed form's QR), "work_order" (a work-order slip's QR) or "code"
+    # A work-order slip resolves to its unit (record_id, code) and names the order here.
+    work_order_id: uuid.UUID | None = None
+    work_order_number: str = ""
 
 
 def resolve(session: Session, text: str) -> Resolved:
@@ -32,6 +39,9 @@ def resolve(session: Session, text: str) -> Resolved:
     cleaned = text.strip()
     if not cleaned:
         raise UserError("没有读到内容，请扫描标签或输入房号（例如 1-2-1603）。")
+    if WORK_ORDER_NUMBER.match(cleaned):
+        # Checked first: a number starts with the station code, which may itself start like a payload (YX…).
+        return _resolve_work_order(session, _payload_of_number(session, cleaned))
     if looks_like_payload(cleaned):
         station = require_station(session)
         payload = parse(cleaned, station.code)
@@ -59,10 +69,13 @@ def _resolve_form(session: Session, payload: Payload) -> Resolved:
     """A printed form's QR → the unit of the lease or household it belongs to (the clerk sees that unit)."""
     from yuexiu_desk.formdefs import RESERVED_CODES, RecordType, form_for_code
     from yuexiu_desk.inspection_templates import ROUND_FORM
+    from yuexiu_desk.printing.repairs import WORK_ORDER_FORM
     from yuexiu_desk.services.form_print import NO_RECORD
 
     if payload.form == ROUND_FORM:
         return _resolve_round(session, payload)
+    if payload.form == WORK_ORDER_FORM:
+        return _resolve_work_order(session, payload)
     if payload.form in RESERVED_CODES:
         return _resolve_money_record(session, payload, RESERVED_CODES[payload.form])
     definition = form_for_code(payload.form or "")
@@ -141,3 +154,46 @@ def round_no_of(session: Session, text: str) -> str:
     if round_ is None:
         raise UserError("这张检查记录表对应的检查轮次不在本站数据中（可能数据目录不对）。")
     return round_.round_no
+
+
+def _resolve_work_order(session: Session, payload: Payload) -> Resolved:
+    """A work-order slip's QR → its unit, with the order named; a public-area order has no unit to open."""
+    from yuexiu_desk.storage.repair_models import WorkOrder
+
+    order = session.get(WorkOrder, payload.record_id)
+    if order is None:
+        raise UserError("这张维修派工单对应的维修单不在本站数据中（可能数据目录不对）。")
+    unit = session.get(Unit, order.unit_id) if order.unit_id is not None else None
+    if unit is None:
+        raise UserError(
+            f"这是公共区域的维修单 {order.number}（{order.location}），没有对应房源；请在维修台账中按单号查看。"
+        )
+    return Resolved(RecordKind.UNIT, unit.id, unit.code, "work_order", order.id, order.number)
+
+
+def resolve_work_order(session: Session, text: str) -> uuid.UUID:
+    """A scanned work-order slip or a typed work-order number → the order's id (public areas included)."""
+    from yuexiu_desk.printing.repairs import WORK_ORDER_FORM
+    from yuexiu_desk.storage.repair_models import WorkOrder
+
+    cleaned = text.strip()
+    if WORK_ORDER_NUMBER.match(cleaned):
+        return _payload_of_number(session, cleaned).record_id
+    if looks_like_payload(cleaned):
+        payload = parse(cleaned, require_station(session).code)
+        if payload.form == WORK_ORDER_FORM and session.get(WorkOrder, payload.record_id) is not None:
+            return payload.record_id
+    raise UserError(
+        "这不是本站的维修派工单，请扫描派工单右上角的二维码或输入维修单号（例如 YXY01-WX2026-00012）。"
+    )
+
+
+def _payload_of_number(session: Session, number: str) -> Payload:
+    """The slip payload of a typed work-order number (what scanning its slip would give)."""
+    from yuexiu_desk.printing.repairs import WORK_ORDER_FORM
+    from yuexiu_desk.storage.repair_models import WorkOrder
+
+    found = session.scalar(select(WorkOrder.id).where(WorkOrder.number == number.strip().upper()))
+    if found is None:
+        raise UserError(f"没有编号为“{number.strip()}”的维修单，请核对编号或扫描派工单上的二维码。")
+    return Payload(RecordKind.FORM, require_station(session).code, found, form=WORK_ORDER_FORM)

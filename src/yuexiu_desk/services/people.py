@@ -8,6 +8,7 @@ only by reveal_*, which logs who looked, at whose data, and why (PIPL).
 from __future__ import annotations
 
 import uuid
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -17,6 +18,9 @@ from yuexiu_desk.errors import UserError
 from yuexiu_desk.services import audit
 from yuexiu_desk.services.access import require
 from yuexiu_desk.storage.models import HouseholdMember, RevealLog
+
+if TYPE_CHECKING:
+    from yuexiu_desk.storage.repair_models import Complaint
 
 MIN_REVEAL_REASON = 2
 
@@ -78,3 +82,26 @@ def reveal_id_number(session: Session, member_id: uuid.UUID, reason: str, operat
 
 def reveal_phone(session: Session, member_id: uuid.UUID, reason: str, operator: str) -> str:
     return _reveal(session, member_id, "phone", reason, operator).phone
+
+
+# ---- complainants (投诉人): a name and a phone kept with a complaint, shown masked only -------------------
+
+
+def store_complainant(complaint: Complaint, name: str, phone: str) -> None:
+    complaint.complainant_name = name
+    complaint.complainant_phone = phone
+
+
+def masked_complainant_name(complaint: Complaint) -> str:
+    """张** for 张建国: enough for the handler to recognise a caller, not to identify them from a list."""
+    name = complaint.complainant_name
+    return name[:1] + "*" * (len(name) - 1) if name else ""
+
+
+def masked_complainant_phone(complaint: Complaint) -> str:
+    return mask_phone(complaint.complainant_phone) if complaint.complainant_phone else ""
+
+
+def complainant_contact(complaint: Complaint) -> tuple[str, str]:
+    """The full name and phone, for the handler who calls back (reply and return visit)."""
+    return complaint.complainant_name, complaint.complainant_phone

@@ -360,6 +360,17 @@ def attach_photo(
     return photo.id
 
 
+def keep_photo(paths: StationPaths, folder: str, source: Path) -> str:
+    """Check a photo and keep it under photos/<folder>/<sha256>.<suffix> (with its thumbnail) for a record
+    other than a handover (a repair request's photos); returns its name relative to the station folder,
+    for the caller's row, which it must write only after this returned."""
+    checked = _checked(Path(source))
+    file_name = f"{PHOTOS_FOLDER}/{folder}/{checked.sha256}{checked.suffix}"
+    _keep(paths, file_name, checked.data, checked.sha256, "照片文件")
+    _keep(paths, thumbnail_name(file_name), checked.thumbnail, "", "照片缩略图")
+    return file_name
+
+
 def attach_photos(
     session: Session,
     paths: StationPaths,

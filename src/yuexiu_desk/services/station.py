@@ -82,7 +82,8 @@ DEMO_STATION_CODE = "YXY01"
 
 
 def create_demo_station(session: Session, seed: int = 194) -> StationInfo:
-    """Fill an empty store with the demo estate: 2 buildings, 194 units, a year of 异动 history."""
+    """Fill an empty store with the demo estate: 2 buildings, 194 units, a year of 异动 history, a year of
+    rent and two years of repairs and complaints."""
     rng = random.Random(seed)
     now = session.info["clock"].now()
     station = Station(
@@ -141,6 +142,9 @@ def create_demo_station(session: Session, seed: int = 194) -> StationInfo:
     from yuexiu_desk.services.demo_money import install_demo_money
 
     install_demo_money(session, rng)
+    from yuexiu_desk.services.demo_repairs import install_demo_repairs
+
+    install_demo_repairs(session, rng)
     from yuexiu_desk.services.demo_inspections import install_demo_inspections
 
     install_demo_inspections(session, random.Random(seed))

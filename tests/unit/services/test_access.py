@@ -22,6 +22,7 @@ from yuexiu_desk.services import (
     arrears,
     audit,
     billing,
+    complaints,
     funds,
     handover,
     hazards,
@@ -36,6 +37,7 @@ from yuexiu_desk.services import (
     reconcile,
     units,
     users,
+    workorders,
 )
 from yuexiu_desk.services.backups import require_restore_right
 from yuexiu_desk.storage.db import Store
@@ -73,6 +75,8 @@ CALLS: dict[str, Callable[[Session, Path], Any]] = {
     "inspection.record": lambda s, _: inspections.close_round(s, "NO-SUCH", "x"),
     "hazard.manage": lambda s, _: hazards.close_hazard(s, "NO-SUCH", "x"),
     "hazard.acknowledge": lambda s, _: hazards.acknowledge_alert(s, "NO-SUCH", "x"),
+    "workorder.manage": lambda s, _: workorders.reopen(s, "NO-SUCH", "没修好", "x"),
+    "complaint.manage": lambda s, _: complaints.add_note(s, "NO-SUCH", "已联系", "x"),
 }
 # Actions checked outside a session (the store is closed while they run): a call taking the operator.
 STORELESS: dict[str, Callable[[StationPaths, Operator], Any]] = {

@@ -6,6 +6,7 @@ import uuid
 
 import pytest
 
+from yuexiu_desk.domain.access import system_operator
 from yuexiu_desk.errors import UserError
 from yuexiu_desk.labels.payload import Payload, RecordKind
 from yuexiu_desk.services.lookup import resolve, unit_payload
@@ -44,3 +45,18 @@ def test_labels_of_other_stations_and_unknown_units_are_refused(demo_store: Stor
             resolve(session, Payload(RecordKind.UNIT, "HKL02", unit_id).encode())
         with pytest.raises(UserError, match="没有这个房源"):
             resolve(session, Payload(RecordKind.UNIT, "YXY01", uuid.uuid4()).encode())
+
+
+def test_a_typed_work_order_number_opens_its_unit_like_its_slip(demo_store: Store) -> None:
+    """A number starts with the station code (YXY01…), which must not be taken for a label payload (YX…)."""
+    from yuexiu_desk.services import workorders
+
+    with demo_store.unit_of_work(system_operator("测试")) as session:
+        row = workorders.create_work_order(
+            session, category="walls", description="墙面渗水", unit_code="1-1-101", operator="测试"
+        )
+    with demo_store.read() as session:
+        resolved = resolve(session, f" {row.number.lower()} ")
+        with pytest.raises(UserError, match="没有编号为“YXY01-WX2026-99999”的维修单"):
+            resolve(session, "YXY01-WX2026-99999")
+    assert (resolved.code, resolved.via, resolved.work_order_number) == ("1-1-101", "work_order", row.number)

@@ -19,6 +19,7 @@ from yuexiu_desk.storage import (
     db,
     inspection_models,  # noqa: F401  (the inspection tables are part of the schema)
     migrate,
+    repair_models,  # noqa: F401  (the repair and complaint tables are part of the schema)
 )
 from yuexiu_desk.storage.db import Store, make_engine
 from yuexiu_desk.storage.models import Base

@@ -9,6 +9,7 @@ from yuexiu_desk.storage import (  # noqa: F401  (their tables belong to the met
     audit_models,
     billing_models,
     inspection_models,
+    repair_models,
 )
 from yuexiu_desk.storage.models import Base
 

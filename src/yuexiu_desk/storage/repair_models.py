@@ -1,0 +1,141 @@
+"""ORM models of the repair ledger (维修台账) and of complaints and suggestions (投诉建议).
+
+Kept apart from storage.models, like billing_models, so that the desk's start-up does not pay for declaring
+them; services.workorders, services.complaints and the migrations import this module. All tables are
+journaled (UUID keys, a change_journal row per write) for the bureau exchange.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, Uuid
+from sqlalchemy.orm import Mapped, mapped_column
+
+from yuexiu_desk.storage.models import Base, UTCDateTime
+
+
+class WorkOrder(Base):
+    """A repair work order (维修单): what, where, how urgent, who fixes it, what it cost, how the tenant found it.
+
+    The latest completion and follow-up are kept here; every transition (with the earlier completions of a
+    reopened order) is a WorkOrderEvent.
+    """
+
+    __tablename__ = "work_order"
+    __journaled__ = True
+    __table_args__ = (
+        Index("ix_work_order_reported_at", "reported_at"),
+        Index("ix_work_order_status", "status"),
+        Index("ix_work_order_unit_reported", "unit_id", "reported_at"),
+        # Covers the statistics by building, entrance and floor (and the units of each).
+        Index("ix_work_order_place", "building_no", "entrance", "floor", "unit_id", "reported_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    number: Mapped[str] = mapped_column(String(30), unique=True)
+    unit_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("unit.id"), nullable=True)
+    # Denormalised from the unit (as unit itself does from its code) so that the statistics group orders
+    # by building, entrance and floor in SQL without a join: at bureau scale that join is most of their time.
+    building_no: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    entrance: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    floor: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    location: Mapped[str] = mapped_column(String(100), default="")  # public areas: "1栋2单元电梯厅"
+    channel: Mapped[str] = mapped_column(String(20))
+    # The inspection hazard this order was raised from (its id as text; the hazard tables live elsewhere).
+    hazard_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    category: Mapped[str] = mapped_column(String(20))
+    urgency: Mapped[str] = mapped_column(String(10))
+    description: Mapped[str] = mapped_column(Text)
+    reporter: Mapped[str] = mapped_column(String(50), default="")
+    photos: Mapped[str] = mapped_column(Text, default="")  # file names under the station folder, one a line
+    status: Mapped[str] = mapped_column(String(20))
+    assignee: Mapped[str] = mapped_column(String(100), default="")
+    assignee_kind: Mapped[str] = mapped_column(String(20), default="")
+    reported_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # Targets fixed at intake from the rules in force then, so a later change of rules does not rewrite history.
+    response_due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    completion_due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    dispatched_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)  # the first dispatch
+    started_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)  # the latest completion
+    labour: Mapped[str] = mapped_column(Text, default="")
+    materials: Mapped[str] = mapped_column(Text, default="")
+    cost_fen: Mapped[int] = mapped_column(Integer, default=0)
+    payer: Mapped[str] = mapped_column(String(20), default="")
+    followed_up_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    satisfaction: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    follow_up_comment: Mapped[str] = mapped_column(Text, default="")
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    reopen_count: Mapped[int] = mapped_column(Integer, default=0)
+    operator: Mapped[str] = mapped_column(String(50))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class WorkOrderEvent(Base):
+    """One timed step of a work order: reported, dispatched, started, completed, followed up, reopened."""
+
+    __tablename__ = "work_order_event"
+    __journaled__ = True
+    __table_args__ = (UniqueConstraint("work_order_id", "position"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    work_order_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("work_order.id"))
+    # 1, 2, … within the order: steps entered in the same minute still read in the order they happened.
+    position: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(20))
+    from_status: Mapped[str] = mapped_column(String(20), default="")
+    to_status: Mapped[str] = mapped_column(String(20))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    actor: Mapped[str] = mapped_column(String(100))  # who did it: the clerk, the worker, the contractor
+    note: Mapped[str] = mapped_column(Text, default="")
+    operator: Mapped[str] = mapped_column(String(50))
+
+
+class Complaint(Base):
+    """A complaint or suggestion (投诉建议). complainant_name and complainant_phone are personal data: read
+    them through services.people (masked) only; the public notice never shows them."""
+
+    __tablename__ = "complaint"
+    __journaled__ = True
+    __table_args__ = (
+        Index("ix_complaint_received_at", "received_at"),
+        Index("ix_complaint_status_due", "status", "due_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    number: Mapped[str] = mapped_column(String(30), unique=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    category: Mapped[str] = mapped_column(String(20))
+    content: Mapped[str] = mapped_column(Text)
+    complainant_name: Mapped[str] = mapped_column(String(50), default="")
+    complainant_phone: Mapped[str] = mapped_column(String(20), default="")
+    unit_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("unit.id"), nullable=True, index=True)
+    handler: Mapped[str] = mapped_column(String(50), default="")
+    status: Mapped[str] = mapped_column(String(20))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    reply: Mapped[str] = mapped_column(Text, default="")
+    replied_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # What the public notice says of the result: written for the notice board, without personal data.
+    public_result: Mapped[str] = mapped_column(Text, default="")
+    visited_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    satisfaction: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    visit_comment: Mapped[str] = mapped_column(Text, default="")
+    operator: Mapped[str] = mapped_column(String(50))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class ComplaintNote(Base):
+    """A handling note of a complaint (处理记录): what was done, by whom, when."""
+
+    __tablename__ = "complaint_note"
+    __journaled__ = True
+    __table_args__ = (Index("ix_complaint_note_complaint", "complaint_id", "noted_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    complaint_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("complaint.id"))
+    noted_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    author: Mapped[str] = mapped_column(String(50))
+    note: Mapped[str] = mapped_column(Text)
