@@ -89,6 +89,8 @@ def add_parsers(
     hz_sub.add_parser("alerts", help="上报站长的危险等级 C、D 级隐患（S1），未确认的")
     hk = hz_sub.add_parser("ack", help="站长确认已知悉一条警示")
     hk.add_argument("hazard")
+    hw = hz_sub.add_parser("work-order", help="隐患转维修：开一张维修工单（记在隐患上）")
+    hw.add_argument("hazard")
 
     ri = report_sub.add_parser("inspections", help="季度巡查报告（PDF 含图表，或 .xlsx）")
     ri.add_argument("--quarter", required=True, help="季度 YYYY-Qn，例如 2026-Q3")
@@ -384,6 +386,9 @@ def _cmd_hazards(store: Any, args: argparse.Namespace) -> int:
         elif command == "close":
             row = svc.close_hazard(session, args.hazard, session.info["operator"])
             print(f"隐患 {row.hazard_no} 已关闭。")
+        elif command == "work-order":
+            number = svc.raise_repair(session, args.hazard, session.info["operator"])
+            print(f"已为隐患 {args.hazard} 开维修工单 {number}；整改完成后仍须复查验收再关闭隐患。")
         else:
             svc.acknowledge_alert(session, args.hazard, session.info["operator"])
             print("已确认。")

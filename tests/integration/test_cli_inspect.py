@@ -177,3 +177,19 @@ def test_elevator_certificates_and_manager_alerts(
         capsys, demo_paths, "inspections", "start", "quarterly_safety", "--scope", "building:1"
     )
     assert code == 2 and "进行中的轮次" in err
+
+
+def test_a_hazard_goes_to_the_repair_ledger_in_one_command(
+    demo_paths: StationPaths, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(capsys, demo_paths, "hazards", "list", "--open", "--format", "json")
+    open_hazards = [h for h in json.loads(out) if h["status"] != "verified"]
+    hazard = open_hazards[0]["id"]
+    code, out, err = run(capsys, demo_paths, "hazards", "work-order", hazard)
+    assert code == 0, err
+    order_no = out.split("维修工单 ")[1].split("；")[0]
+    code, out, _ = run(capsys, demo_paths, "workorders", "list", "--open", "--format", "json")
+    (order,) = [o for o in json.loads(out) if o["id"] == order_no]
+    assert order["hazard_id"] is not None and order["status"] == "reported"
+    code, _, err = run(capsys, demo_paths, "hazards", "work-order", hazard)
+    assert code == 2 and "已经生成过维修工单" in err

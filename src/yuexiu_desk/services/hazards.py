@@ -357,7 +357,7 @@ WORK_ORDER_CATEGORY = {
     "fire": "public_area",
     "elevator": "elevator",
 }
-WORK_ORDER_URGENCY = {Severity.MINOR: "normal", Severity.MAJOR: "urgent", Severity.CRITICAL: "emergency"}
+WORK_ORDER_URGENCY = {Severity.MINOR: "normal", Severity.MAJOR: "urgent", Severity.CRITICAL: "urgent"}
 
 
 @dataclass(frozen=True)
@@ -403,3 +403,24 @@ def raise_work_order(session: Session, hazard_no: str, create: CreateWorkOrder, 
     hazard.work_order_id = work_order_id
     session.flush()
     return work_order_id
+
+
+def _create_repair(session: Session, request: WorkOrderRequest, operator: str) -> Any:
+    from yuexiu_desk.services.workorders import create_work_order
+
+    row = create_work_order(
+        session,
+        category=request.category,
+        description=request.description,
+        unit_code=request.unit_code or None,
+        location="" if request.unit_code else request.location_label,
+        urgency=request.urgency,
+        hazard_id=str(request.hazard_id),
+        operator=operator,
+    )
+    return row.number
+
+
+def raise_repair(session: Session, hazard_no: str, operator: str) -> str:
+    """转维修: the repair work order for a hazard, in one action (its number is kept on the hazard)."""
+    return raise_work_order(session, hazard_no, _create_repair, operator)

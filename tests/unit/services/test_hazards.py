@@ -113,6 +113,21 @@ def test_raise_work_order_stores_the_id_the_repair_ledger_returns_and_only_once(
     assert request.source == "inspection"
 
 
+def test_a_hazard_raises_a_real_work_order_in_one_action(demo_store: Store) -> None:
+    from yuexiu_desk.services import workorders
+
+    with demo_store.unit_of_work(system_operator(OP)) as session:
+        number = _hazard(session)
+        order_no = svc.raise_repair(session, number, OP)
+    with demo_store.read() as session:
+        order = workorders.get_work_order(session, order_no)
+        hazard = svc.hazard_row(session, number)
+    assert hazard.work_order_id == order_no
+    assert order.as_json()["hazard_id"] is not None and order.as_json()["location"] == "2栋2单元"
+    assert order.as_json()["unit_code"] is None and order.as_json()["category"] == "public_area"
+    assert number in order.description and order.as_json()["status"] == "reported"
+
+
 def test_a_failing_work_order_service_leaves_the_hazard_without_an_id(demo_store: Store) -> None:
     with demo_store.unit_of_work(system_operator(OP)) as session:
         number = _hazard(session)
