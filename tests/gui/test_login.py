@@ -167,3 +167,40 @@ def test_a_copied_number_is_taken_off_the_clipboard(qtbot) -> None:
     clipboard.setText("something the clerk copied since")
     qtbot.wait(50)
     assert clipboard.text() == "something the clerk copied since"
+
+
+def test_the_manager_adds_an_account_at_the_desk_and_others_are_refused(
+    qtbot, window, demo_store: Store, wait_job, messages
+) -> None:
+    from yuexiu_desk.gui.accounts import NewAccountDialog
+
+    demo_store.operator = users.sign_in(demo_store, "manager", users.DEMO_PASSWORD)
+    accounts = window.open_accounts()
+    assert {row.login for row in accounts.model.rows} == {login for login, _n, _r in users.DEMO_ACCOUNTS}
+    new = NewAccountDialog(accounts)
+    new.login_edit.setText("zhao")
+    new.name_edit.setText("赵出纳")
+    new.role_combo.setCurrentIndex(new.role_combo.findData("finance"))
+    new.password_edit.setText("zhao password")
+    new.repeat_edit.setText("zhao passwore")
+    new.ok_button.click()
+    assert (
+        new.error_label.text() == "两次输入的密码不一致，请重新输入。"
+        and new.result() != QDialog.DialogCode.Accepted
+    )
+    new.repeat_edit.setText("zhao password")
+    new.ok_button.click()
+    with wait_job(window.runner):
+        accounts.add_account(new)
+    assert [r.role_label for r in accounts.model.rows if r.login == "zhao"] == ["财务"]
+    assert users.sign_in(demo_store, "zhao", "zhao password").role == "finance"
+
+    demo_store.operator = users.sign_in(demo_store, "frontdesk", users.DEMO_PASSWORD)
+    manager_row = [r.login for r in accounts.model.rows].index("manager")
+    accounts.table.selectRow(manager_row)
+    accounts.role_combo.setCurrentIndex(accounts.role_combo.findData("finance"))
+    with wait_job(window.runner):
+        accounts.change_role()
+    assert messages.texts("warning")[-1] == "房管员（前台）岗位无权“添加账户和变更岗位”。请由站长登录办理。"
+    assert accounts.model.rows[manager_row].role == "station_manager"
+    accounts.close()

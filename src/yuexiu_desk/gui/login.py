@@ -132,7 +132,7 @@ class SignInDialog(QDialog):
             info = station_info(session)
         station = info.name if info is not None else "服务站"
         self.setWindowTitle("已锁定 · 解锁" if locked_login else f"登录 · {station}")
-        self.setMinimumWidth(400)
+        self.setMinimumWidth(440)
         head = QLabel(
             f"<b>{station}</b><br>"
             + ("屏幕已锁定。请输入密码解锁。" if locked_login else "请输入您的登录名和密码。")
@@ -155,12 +155,14 @@ class SignInDialog(QDialog):
             # The README's first command opens straight into a usable demo: its manager login is documented.
             self.login_edit.setText(users.DEMO_LOGIN)
             self.password_edit.setText(users.DEMO_PASSWORD)
+            accounts = [f"{login}（{name}）" for login, name, _role in users.DEMO_ACCOUNTS]
             hint = QLabel(
-                f"演示站账户（均为密码 {users.DEMO_PASSWORD}）："
-                + "、".join(f"{login}（{name}）" for login, name, _role in users.DEMO_ACCOUNTS)
+                f"演示站账户，密码均为 {users.DEMO_PASSWORD}：<br>"
+                + "、".join(accounts[:3])
+                + "、<br>"
+                + "、".join(accounts[3:])
             )
             hint.setObjectName("hint")
-            hint.setWordWrap(True)
             layout.addWidget(hint)
         layout.addWidget(self.error_label)
         buttons = QDialogButtonBox(
@@ -180,6 +182,7 @@ class SignInDialog(QDialog):
         except UserError as exc:
             self.error_label.setText(exc.message)
             self.error_label.show()
+            self.adjustSize()
             self.password_edit.clear()
             self.password_edit.setFocus()
             return

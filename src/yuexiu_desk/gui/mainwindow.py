@@ -205,6 +205,7 @@ class MainWindow(QMainWindow):
         self.act_refresh = self._action("刷新", "F5", self.refresh_all, "重新读取数据")
         self.act_lock = self._action("锁定", "Ctrl+Shift+L", self.lock, "离开时锁定：重新输入密码才能继续")
         self.act_switch_user = self._action("切换用户…", None, self.switch_user, "换一个账户登录")
+        self.act_accounts = self._action("账户管理…", None, self.open_accounts, "账户和岗位（站长管理）")
         self.act_quit = self._action("退出", "Ctrl+Q", self.close)
         self.act_about = self._action("关于", None, self.show_about)
         self.act_pages = [
@@ -227,6 +228,7 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(self.act_lock)
         file_menu.addAction(self.act_switch_user)
+        file_menu.addAction(self.act_accounts)
         file_menu.addAction(self.act_quit)
         find_menu = menu.addMenu("查找(&S)")
         find_menu.addAction(self.act_lookup)
@@ -472,6 +474,13 @@ class MainWindow(QMainWindow):
 
     def lock(self) -> None:
         self.desk_lock.lock()
+
+    def open_accounts(self) -> QWidget:
+        from yuexiu_desk.gui.accounts import AccountsDialog
+
+        dialog = AccountsDialog(self.runner, self)
+        dialog.show()
+        return dialog
 
     def switch_user(self) -> None:
         if self.runner.is_busy:
