@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy import case, select
 from sqlalchemy.orm import Session
 
-from yuexiu_desk.clock import STATION_TZ, local_date, local_text
+from yuexiu_desk.clock import STATION_TZ, local_date
 from yuexiu_desk.domain.identity import normalize_phone
 from yuexiu_desk.domain.repairs import (
     DEFAULT_COMPLAINT_RULES,
@@ -33,12 +33,11 @@ from yuexiu_desk.errors import UserError
 from yuexiu_desk.services import people
 from yuexiu_desk.services.access import require
 from yuexiu_desk.services.units import find_unit_id_by_code
+from yuexiu_desk.services.workorders import checked_time, required_text
 from yuexiu_desk.storage.db import require_station
 from yuexiu_desk.storage.models import Unit
 from yuexiu_desk.storage.repair_models import Complaint, ComplaintNote
 
-MIN_TEXT = 2
-CLOCK_SLACK = timedelta(minutes=5)
 _S = ComplaintStatus
 UNANSWERED = (_S.RECEIVED.value, _S.HANDLING.value)
 
@@ -134,23 +133,7 @@ def list_complaints(session: Session, open_only: bool = False) -> list[Complaint
 
 
 def _when(session: Session, at: datetime | None, not_before: datetime | None, what: str) -> datetime:
-    now: datetime = session.info["clock"].now()
-    if at is None:
-        return now
-    if at.tzinfo is None:
-        raise ValueError("a complaint time must be aware (the station's wall clock or UTC)")
-    if at > now + CLOCK_SLACK:
-        raise UserError(f"{what}时间 {local_text(at)} 晚于现在，请填写已经发生的时间。")
-    if not_before is not None and at < not_before:
-        raise UserError(f"{what}时间 {local_text(at)} 早于受理时间 {local_text(not_before)}，请核对时间。")
-    return at
-
-
-def _text(value: str, message: str) -> str:
-    cleaned = (value or "").strip()
-    if len(cleaned) < MIN_TEXT:
-        raise UserError(message)
-    return cleaned
+    return checked_time(session, at, not_before, what, earlier="受理时间")
 
 
 def add_complaint(
@@ -173,7 +156,7 @@ def add_complaint(
 
     chan = parse_complaint_channel(channel)
     cat = parse_complaint_category(category)
-    text = _text(content, "请写明投诉或建议的内容（至少两个字）。")
+    text = required_text(content, "请写明投诉或建议的内容（至少两个字）。")
     phone_number = normalize_phone(phone) if phone and phone.strip() else ""
     name = (complainant or "").strip()
     if len(name) > 50:
@@ -209,7 +192,7 @@ def add_note(
     complaint = _complaint(session, number)
     if complaint.status == _S.CLOSED.value:
         raise UserError(f"投诉建议 {complaint.number} 已回访办结，不能再添加处理记录。")
-    text = _text(note, "请写明处理情况（至少两个字）。")
+    text = required_text(note, "请写明处理情况（至少两个字）。")
     when = _when(session, at, complaint.received_at, "处理")
     session.add(ComplaintNote(complaint_id=complaint.id, noted_at=when, author=operator, note=text))
     if handler.strip():
@@ -248,7 +231,7 @@ def reply(
         raise UserError(
             f"投诉建议 {complaint.number} 已经答复过（{ComplaintStatus(complaint.status).label}）。"
         )
-    answer = _text(text, "请填写给投诉人的答复内容（至少两个字）。")
+    answer = required_text(text, "请填写给投诉人的答复内容（至少两个字）。")
     when = _when(session, at, complaint.received_at, "答复")
     complaint.reply, complaint.replied_at = answer, when
     complaint.public_result = (public_result or "").strip() or "已核实处理，并答复反映人。"

@@ -207,20 +207,25 @@ def _next_number(session: Session, year: int) -> str:
     return f"{station.code}-WX{year}-{next_number(session, f'work-order-{year}'):05d}"
 
 
-def _when(session: Session, at: datetime | None, not_before: datetime | None, what: str) -> datetime:
+def checked_time(
+    session: Session, at: datetime | None, not_before: datetime | None, what: str, earlier: str = "上一步"
+) -> datetime:
+    """When something happened: now if not given; never in the future, never before the earlier step."""
     now: datetime = session.info["clock"].now()
     if at is None:
         return now
     if at.tzinfo is None:
-        raise ValueError("a work-order time must be aware (the station's wall clock or UTC)")
+        raise ValueError("a recorded time must be aware (the station's wall clock or UTC)")
     if at > now + CLOCK_SLACK:
         raise UserError(f"{what}时间 {local_text(at)} 晚于现在，请填写已经发生的时间。")
     if not_before is not None and at < not_before:
-        raise UserError(f"{what}时间 {local_text(at)} 早于上一步（{local_text(not_before)}），请核对时间。")
+        raise UserError(
+            f"{what}时间 {local_text(at)} 早于{earlier}（{local_text(not_before)}），请核对时间。"
+        )
     return at
 
 
-def _text(value: str, message: str) -> str:
+def required_text(value: str, message: str) -> str:
     cleaned = (value or "").strip()
     if len(cleaned) < MIN_TEXT:
         raise UserError(message)
@@ -254,7 +259,7 @@ def create_work_order(
     if channel is None:
         channel = WorkOrderChannel.INSPECTION if hazard_id else WorkOrderChannel.PHONE
     channel = parse_channel(channel)
-    description = _text(description, "请写明报修内容（至少两个字），例如“卫生间下水管漏水”。")
+    description = required_text(description, "请写明报修内容（至少两个字），例如“卫生间下水管漏水”。")
     location = (location or "").strip()
     unit = (
         session.get(Unit, find_unit_id_by_code(session, unit_code))
@@ -267,7 +272,7 @@ def create_work_order(
     if len(location) > 100:
         raise UserError("位置描述太长（最多 100 字），详细情况请写在报修内容里。")
     hazard = (hazard_id or "").strip() or None
-    when = _when(session, reported_at, None, "报修")
+    when = checked_time(session, reported_at, None, "报修")
     order = WorkOrder(
         number=_next_number(session, local_date(when).year),
         unit_id=unit_id,
@@ -354,9 +359,9 @@ def dispatch(
     require(session, "workorder.manage")
     order = _order(session, number)
     check_transition(EventKind.DISPATCH, WorkOrderStatus(order.status), order.number)
-    who = _text(assignee, "请填写派给谁（维修工姓名或外包单位名称）。")
+    who = required_text(assignee, "请填写派给谁（维修工姓名或外包单位名称）。")
     kind = parse_assignee_kind(assignee_kind)
-    when = _when(session, at, _last_event_at(session, order), "派单")
+    when = checked_time(session, at, _last_event_at(session, order), "派单")
     order.assignee, order.assignee_kind = who[:100], kind.value
     if order.dispatched_at is None:
         order.dispatched_at = when
@@ -370,7 +375,7 @@ def start(
     require(session, "workorder.manage")
     order = _order(session, number)
     check_transition(EventKind.START, WorkOrderStatus(order.status), order.number)
-    when = _when(session, at, _last_event_at(session, order), "开工")
+    when = checked_time(session, at, _last_event_at(session, order), "开工")
     order.started_at = order.started_at or when
     _event(session, order, EventKind.START, _S.IN_PROGRESS, when, order.assignee, note.strip(), operator)
     return get_work_order(session, order.number)
@@ -395,8 +400,8 @@ def complete(
     require(session, "workorder.manage")
     order = _order(session, number)
     check_transition(EventKind.COMPLETE, WorkOrderStatus(order.status), order.number)
-    who = _text(labour, "完工须填写维修人员及工时（例如“王师傅 2 工时”）。")
-    what = _text(
+    who = required_text(labour, "完工须填写维修人员及工时（例如“王师傅 2 工时”）。")
+    what = required_text(
         materials, "完工须填写所用材料或所做工作（例如“更换角阀 1 个”；没有材料请写“无材料，疏通”）。"
     )
     if not str(payer or "").strip():
@@ -407,7 +412,7 @@ def complete(
     cost = yuan_to_fen(cost_yuan, "维修费用")
     if cost < 0:
         raise UserError("维修费用不能为负数；没有费用请填 0。")
-    when = _when(session, at, _last_event_at(session, order), "完工")
+    when = checked_time(session, at, _last_event_at(session, order), "完工")
     order.labour, order.materials, order.payer = who, what, paid_by.value
     order.cost_fen += cost
     order.completed_at = when
@@ -434,7 +439,7 @@ def follow_up(
     order = _order(session, number)
     check_transition(EventKind.FOLLOW_UP, WorkOrderStatus(order.status), order.number)
     score = check_satisfaction(satisfaction)
-    when = _when(session, at, _last_event_at(session, order), "回访")
+    when = checked_time(session, at, _last_event_at(session, order), "回访")
     order.followed_up_at, order.satisfaction, order.follow_up_comment = when, score, comment.strip()
     note = f"满意度 {score}；{comment.strip() or '无意见'}" + ("" if fixed else "；住户反映未修好")
     if fixed:
@@ -452,8 +457,8 @@ def reopen(
     require(session, "workorder.manage")
     order = _order(session, number)
     check_transition(EventKind.REOPEN, WorkOrderStatus(order.status), order.number)
-    why = _text(reason, "返修须写明原因（例如“回访时仍漏水”）。")
-    when = _when(session, at, _last_event_at(session, order), "返修")
+    why = required_text(reason, "返修须写明原因（例如“回访时仍漏水”）。")
+    when = checked_time(session, at, _last_event_at(session, order), "返修")
     order.reopen_count += 1
     order.completed_at = None
     order.closed_at = None
