@@ -28,6 +28,7 @@ def test_window_shows_station_totals(window):
         "收费",
         "欠费催缴",
         "资金对账",
+        "安全巡查",
     ]
 
 

@@ -63,13 +63,24 @@ if TYPE_CHECKING:
     from yuexiu_desk.gui.pages.households import HouseholdsPage
     from yuexiu_desk.gui.pages.housemap import HouseMapPage
     from yuexiu_desk.gui.pages.leases import LeasesPage
+    from yuexiu_desk.gui.pages.safety import SafetyPage
     from yuexiu_desk.gui.pages.statistics import StatisticsPage
     from yuexiu_desk.services.scan import ScanOutcome
 
 log = logging.getLogger(__name__)
 
 APP_TITLE = "服务站桌面 yuexiu-desk"
-PAGE_NAMES = ("房源台账", "房态图", "异动统计", "住户档案", "租赁合同", "收费", "欠费催缴", "资金对账")
+PAGE_NAMES = (
+    "房源台账",
+    "房态图",
+    "异动统计",
+    "住户档案",
+    "租赁合同",
+    "收费",
+    "欠费催缴",
+    "资金对账",
+    "安全巡查",
+)
 SCAN_BLOCKED = "请先完成当前对话框，再扫描。"
 WARM_UP_AFTER_MS = 300
 LISTEN_AT_LATEST_MS = 200  # after the window is shown (normally it is right after its first paint)
@@ -115,6 +126,7 @@ class MainWindow(QMainWindow):
         self._collection: CollectionPage | None = None
         self._arrears: ArrearsPage | None = None
         self._funds: FundsPage | None = None
+        self._safety: SafetyPage | None = None
         self.first_run: FirstRunPage | None = None
         self.print_dialog: LabelPrintDialog | None = None
         self.info: StationInfo | None = None
@@ -385,6 +397,17 @@ class MainWindow(QMainWindow):
             self._funds = page
         return self._funds
 
+    @property
+    def safety(self) -> SafetyPage | None:
+        """The 安全巡查 page, built now if this is its first use (None before a station exists)."""
+        if self._safety is None and self.register is not None:
+            from yuexiu_desk.gui.pages.safety import SafetyPage
+
+            page = SafetyPage(self.store, self.runner)
+            self._install_page(PAGE_NAMES.index("安全巡查"), page)
+            self._safety = page
+        return self._safety
+
     def collect_for(self, unit_code: str) -> None:
         """From the arrears list to the cash desk with that household's open bills."""
         self.show_page(PAGE_NAMES.index("收费"))
@@ -404,6 +427,7 @@ class MainWindow(QMainWindow):
             lambda: self.collection,
             lambda: self.arrears,
             lambda: self.funds,
+            lambda: self.safety,
         )
         return builders[index]()
 
@@ -543,6 +567,7 @@ class MainWindow(QMainWindow):
             self._collection,
             self._arrears,
             self._funds,
+            self._safety,
         ):
             if page is not None:
                 page.data_changed()
