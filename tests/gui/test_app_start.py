@@ -29,6 +29,7 @@ def test_window_shows_station_totals(window):
         "欠费催缴",
         "资金对账",
         "安全巡查",
+        "维修台账",
     ]
 
 

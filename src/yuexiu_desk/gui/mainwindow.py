@@ -63,6 +63,7 @@ if TYPE_CHECKING:
     from yuexiu_desk.gui.pages.households import HouseholdsPage
     from yuexiu_desk.gui.pages.housemap import HouseMapPage
     from yuexiu_desk.gui.pages.leases import LeasesPage
+    from yuexiu_desk.gui.pages.repairs import RepairsPage
     from yuexiu_desk.gui.pages.safety import SafetyPage
     from yuexiu_desk.gui.pages.statistics import StatisticsPage
     from yuexiu_desk.services.scan import ScanOutcome
@@ -80,6 +81,7 @@ PAGE_NAMES = (
     "欠费催缴",
     "资金对账",
     "安全巡查",
+    "维修台账",
 )
 SCAN_BLOCKED = "请先完成当前对话框，再扫描。"
 WARM_UP_AFTER_MS = 300
@@ -127,6 +129,7 @@ class MainWindow(QMainWindow):
         self._arrears: ArrearsPage | None = None
         self._funds: FundsPage | None = None
         self._safety: SafetyPage | None = None
+        self._repairs: RepairsPage | None = None
         self.first_run: FirstRunPage | None = None
         self.print_dialog: LabelPrintDialog | None = None
         self.info: StationInfo | None = None
@@ -221,7 +224,7 @@ class MainWindow(QMainWindow):
         self.act_quit = self._action("退出", "Ctrl+Q", self.close)
         self.act_about = self._action("关于", None, self.show_about)
         self.act_pages = [
-            self._action(name, f"Ctrl+{i + 1}", lambda i=i: self.show_page(i))
+            self._action(name, f"Ctrl+{(i + 1) % 10}", lambda i=i: self.show_page(i))
             for i, name in enumerate(PAGE_NAMES)
         ]
 
@@ -408,6 +411,17 @@ class MainWindow(QMainWindow):
             self._safety = page
         return self._safety
 
+    @property
+    def repairs(self) -> RepairsPage | None:
+        """The 维修台账 page, built now if this is its first use (None before a station exists)."""
+        if self._repairs is None and self.register is not None:
+            from yuexiu_desk.gui.pages.repairs import RepairsPage
+
+            page = RepairsPage(self.store, self.runner)
+            self._install_page(PAGE_NAMES.index("维修台账"), page)
+            self._repairs = page
+        return self._repairs
+
     def collect_for(self, unit_code: str) -> None:
         """From the arrears list to the cash desk with that household's open bills."""
         self.show_page(PAGE_NAMES.index("收费"))
@@ -428,6 +442,7 @@ class MainWindow(QMainWindow):
             lambda: self.arrears,
             lambda: self.funds,
             lambda: self.safety,
+            lambda: self.repairs,
         )
         return builders[index]()
 
@@ -568,6 +583,7 @@ class MainWindow(QMainWindow):
             self._arrears,
             self._funds,
             self._safety,
+            self._repairs,
         ):
             if page is not None:
                 page.data_changed()

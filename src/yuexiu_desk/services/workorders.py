@@ -145,12 +145,20 @@ def _row(order: WorkOrder, unit_code: str | None) -> WorkOrderRow:
 
 
 def list_work_orders(
-    session: Session, open_only: bool = False, unit_code: str | None = None, limit: int | None = None
+    session: Session,
+    open_only: bool = False,
+    unit_code: str | None = None,
+    limit: int | None = None,
+    awaiting_visit: bool = False,
 ) -> list[WorkOrderRow]:
-    """Newest first; open_only keeps reported, dispatched and in-progress orders."""
+    """Newest first; open_only keeps reported, dispatched and in-progress orders, and with awaiting_visit
+    also the completed ones still waiting for their follow-up visit (回访)."""
     query = _query().order_by(WorkOrder.reported_at.desc(), WorkOrder.number.desc())
     if open_only:
-        query = query.where(WorkOrder.status.in_([s.value for s in OPEN_STATUSES]))
+        wanted = [s.value for s in OPEN_STATUSES]
+        if awaiting_visit:
+            wanted.append(WorkOrderStatus.COMPLETED.value)
+        query = query.where(WorkOrder.status.in_(wanted))
     if unit_code:
         query = query.where(WorkOrder.unit_id == find_unit_id_by_code(session, unit_code))
     if limit is not None:
