@@ -30,6 +30,7 @@ def test_window_shows_station_totals(window):
         "资金对账",
         "安全巡查",
         "维修台账",
+        "投诉建议",
     ]
 
 

@@ -59,6 +59,7 @@ if TYPE_CHECKING:
     # Imported where first used: start-up pays only for what the first window shows.
     from yuexiu_desk.gui.pages.arrears import ArrearsPage
     from yuexiu_desk.gui.pages.collection import CollectionPage
+    from yuexiu_desk.gui.pages.complaints import ComplaintsPage
     from yuexiu_desk.gui.pages.funds import FundsPage
     from yuexiu_desk.gui.pages.households import HouseholdsPage
     from yuexiu_desk.gui.pages.housemap import HouseMapPage
@@ -82,6 +83,7 @@ PAGE_NAMES = (
     "资金对账",
     "安全巡查",
     "维修台账",
+    "投诉建议",
 )
 SCAN_BLOCKED = "请先完成当前对话框，再扫描。"
 WARM_UP_AFTER_MS = 300
@@ -130,6 +132,7 @@ class MainWindow(QMainWindow):
         self._funds: FundsPage | None = None
         self._safety: SafetyPage | None = None
         self._repairs: RepairsPage | None = None
+        self._complaints: ComplaintsPage | None = None
         self.first_run: FirstRunPage | None = None
         self.print_dialog: LabelPrintDialog | None = None
         self.info: StationInfo | None = None
@@ -224,7 +227,7 @@ class MainWindow(QMainWindow):
         self.act_quit = self._action("退出", "Ctrl+Q", self.close)
         self.act_about = self._action("关于", None, self.show_about)
         self.act_pages = [
-            self._action(name, f"Ctrl+{(i + 1) % 10}", lambda i=i: self.show_page(i))
+            self._action(name, f"Ctrl+{(i + 1) % 10}" if i < 10 else None, lambda i=i: self.show_page(i))
             for i, name in enumerate(PAGE_NAMES)
         ]
 
@@ -422,6 +425,17 @@ class MainWindow(QMainWindow):
             self._repairs = page
         return self._repairs
 
+    @property
+    def complaints(self) -> ComplaintsPage | None:
+        """The 投诉建议 page, built now if this is its first use (None before a station exists)."""
+        if self._complaints is None and self.register is not None:
+            from yuexiu_desk.gui.pages.complaints import ComplaintsPage
+
+            page = ComplaintsPage(self.store, self.runner)
+            self._install_page(PAGE_NAMES.index("投诉建议"), page)
+            self._complaints = page
+        return self._complaints
+
     def collect_for(self, unit_code: str) -> None:
         """From the arrears list to the cash desk with that household's open bills."""
         self.show_page(PAGE_NAMES.index("收费"))
@@ -443,6 +457,7 @@ class MainWindow(QMainWindow):
             lambda: self.funds,
             lambda: self.safety,
             lambda: self.repairs,
+            lambda: self.complaints,
         )
         return builders[index]()
 
@@ -584,6 +599,7 @@ class MainWindow(QMainWindow):
             self._funds,
             self._safety,
             self._repairs,
+            self._complaints,
         ):
             if page is not None:
                 page.data_changed()

@@ -40,7 +40,7 @@ def _open(path: Path) -> None:
     QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
 
 
-def _combo(choices: Any) -> QComboBox:
+def choice_combo(choices: Any) -> QComboBox:
     combo = QComboBox()
     for choice in choices:
         combo.addItem(choice.label, choice.value)
@@ -163,8 +163,8 @@ class RepairsPage(RefreshingPage):
         self.unit_edit.setPlaceholderText("房号（如 1-2-1603）或扫描标签；公共部位留空")
         self.location_edit = QLineEdit()
         self.location_edit.setPlaceholderText("公共部位，例如 1栋2单元楼道")
-        self.category_combo = _combo(self._categories)
-        self.urgency_combo = _combo(self._urgencies)
+        self.category_combo = choice_combo(self._categories)
+        self.urgency_combo = choice_combo(self._urgencies)
         self.urgency_combo.setCurrentIndex(self.urgency_combo.findData("normal"))
         self.description_edit = QLineEdit()
         self.reporter_edit = QLineEdit()
@@ -239,7 +239,7 @@ class RepairsPage(RefreshingPage):
         self.labour_edit = QLineEdit()
         self.materials_edit = QLineEdit()
         self.cost_edit = QLineEdit("0.00")
-        self.payer_combo = _combo(self._payers)
+        self.payer_combo = choice_combo(self._payers)
         return FormDialog(
             "完工登记",
             [
