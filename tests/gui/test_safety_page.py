@@ -71,3 +71,60 @@ def test_a_hazard_goes_to_repairs_and_cannot_close_unchecked(
     assert "复查" in messages.texts("warning")[-1]
     with demo_store.read() as session:
         assert hazards.hazard_row(session, hazard.hazard_no).status.value != "closed"
+
+
+def test_a_round_filled_in_on_screen_by_scanning_units(
+    window, demo_store: Store, wait_job, messages, unit_id
+) -> None:
+    from yuexiu_desk.services import inspections
+    from yuexiu_desk.services.lookup import unit_payload
+
+    demo_store.operator = users.sign_in(demo_store, "safety", users.DEMO_PASSWORD)
+    page = safety_page(window)
+    row = next(
+        i
+        for i, d in enumerate(page.due_model.rows)
+        if d.template == "quarterly_inspection" and not d.open_round
+    )
+    chosen = page.due_model.row(row)
+    page.due_table.selectRow(row)
+    with wait_job(window.runner):
+        page.fill_in()
+    dialog = page.round_dialog
+    assert dialog.isVisible() and dialog.info.answered == 0 and dialog.info.expected > 0
+    # A unit outside the round's building: said, offered, declined — nothing added.
+    other = "2-1-101" if not chosen.scope.endswith(":2") else "1-1-101"
+    inside = "1-1-101" if other == "2-1-101" else "2-1-101"
+    assert not dialog.jump(unit_payload("YXY01", unit_id(other)))
+    assert "不在本轮检查" in messages.texts("question")[-1]
+    # Scanning a unit of the round jumps to its items.
+    assert dialog.jump(unit_payload("YXY01", unit_id(inside)))
+    labels = {i.location_label for i in dialog.model.rows}
+    assert inside in labels and len(labels) < 5  # the unit's items (and its entrance's and building's)
+    at = next(
+        i
+        for i, item in enumerate(dialog.model.rows)
+        if item.location_label == inside and not item.photo_required and not item.structural
+    )
+    item_id = dialog.model.row(at).item_id
+    dialog.table.selectRow(at)
+    with wait_job(window.runner):
+        dialog.answer("defect", severity="minor", note="卫生间地漏返味")
+    (answered,) = [i for i in dialog.model.rows if i.item_id == item_id and i.location_label == inside]
+    assert (
+        answered.result is not None
+        and answered.result.value == "defect"
+        and answered.note == "卫生间地漏返味"
+    )
+    with wait_job(window.runner):
+        dialog.close_round()
+    assert "未填" in messages.texts("warning")[-1] or "还有" in messages.texts("warning")[-1]
+    dialog.jump("")
+    with wait_job(window.runner):
+        dialog.rest_ok()
+    with wait_job(window.runner):
+        dialog.close_round()
+    assert not dialog.isVisible()
+    with demo_store.read() as session:
+        info = inspections.round_info(session, inspections.find_round(session, dialog.round_no))
+    assert info.status != "open" and info.defects == 1 and info.answered == info.expected

@@ -69,7 +69,10 @@ class SafetyPage(RefreshingPage):
         self.alert_label = QLabel()
         self.alert_label.setStyleSheet("color: #b00020; font-weight: bold;")
         self.print_button = QPushButton("打印空白记录表（开始这一轮）…")
-        self.print_button.clicked.connect(self.print_blank)
+        self.print_button.clicked.connect(lambda: self.print_blank())
+        self.fill_button = QPushButton("填写检查结果…")
+        self.fill_button.setToolTip("在电脑上逐项填写（可扫描房源标签跳到该处）；没有进行中的一轮则先开始")
+        self.fill_button.clicked.connect(lambda: self.fill_in())
         self.repair_button = QPushButton("转维修")
         self.repair_button.setToolTip("为选中的隐患开一张维修工单")
         self.repair_button.clicked.connect(self.raise_repair)
@@ -79,6 +82,7 @@ class SafetyPage(RefreshingPage):
         due_row = QHBoxLayout()
         due_row.addWidget(QLabel("<b>到期的巡查和检查</b>"))
         due_row.addStretch(1)
+        due_row.addWidget(self.fill_button)
         due_row.addWidget(self.print_button)
         hazard_row = QHBoxLayout()
         hazard_row.addWidget(QLabel("<b>未销项的隐患</b>"))
@@ -144,6 +148,34 @@ class SafetyPage(RefreshingPage):
         return self.runner.run(
             work, description="正在打印空白记录表…", topic=None, on_success=done, parent=self, owner=self
         )
+
+    def fill_in(self) -> int | None:
+        """Open the round of the selected item (starting it when none is in progress) to fill in on screen."""
+        from yuexiu_desk.services import inspections
+
+        item = self._selected(self.due_table, self.due_model)
+        if item is None:
+            messages.warn(self, "请先在“到期的巡查和检查”中选中一项。")
+            return None
+        if item.open_round:
+            self._open_round(item.open_round)
+            return None
+        return self.runner.run(
+            lambda s: inspections.start_round(s, item.template, item.scope, s.info["operator"]).round_no,
+            description="正在开始这一轮…",
+            topic=None,
+            on_success=self._open_round,
+            parent=self,
+            owner=self,
+        )
+
+    def _open_round(self, round_no: str) -> None:
+        from yuexiu_desk.gui.rounddialog import RoundDialog
+
+        self.round_dialog = RoundDialog(self.runner, round_no, self)
+        self.round_dialog.finished.connect(lambda _r: self.refresh())
+        self.round_dialog.show()
+        self.refresh()
 
     def raise_repair(self) -> int | None:
         from yuexiu_desk.services import hazards
