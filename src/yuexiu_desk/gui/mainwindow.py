@@ -677,6 +677,13 @@ class MainWindow(QMainWindow):
             log.info("scan ignored: modal dialog %r is open", modal.windowTitle())
             self.notify(SCAN_BLOCKED, error=True)
             return
+        # During an inspection round, a scan jumps to that unit's items in the round.
+        from yuexiu_desk.gui.rounddialog import RoundDialog
+
+        active = QApplication.activeWindow()
+        if isinstance(active, RoundDialog):
+            active.jump(text)
+            return
         # At the cash desk a scan brings up the household's open bills, not the unit card.
         if self._collection is not None and self.current_page() is self._collection:
             self._collection.load_text(text)

@@ -76,6 +76,9 @@ class SafetyPage(RefreshingPage):
         self.repair_button = QPushButton("转维修")
         self.repair_button.setToolTip("为选中的隐患开一张维修工单")
         self.repair_button.clicked.connect(self.raise_repair)
+        self.recheck_button = QPushButton("复查…")
+        self.recheck_button.setToolTip("整改后复查验收：合格则可销项，不合格则继续整改")
+        self.recheck_button.clicked.connect(lambda: self.reinspect())
         self.close_button = QPushButton("销项（须复查合格）")
         self.close_button.clicked.connect(self.close_hazard)
 
@@ -88,6 +91,7 @@ class SafetyPage(RefreshingPage):
         hazard_row.addWidget(QLabel("<b>未销项的隐患</b>"))
         hazard_row.addStretch(1)
         hazard_row.addWidget(self.repair_button)
+        hazard_row.addWidget(self.recheck_button)
         hazard_row.addWidget(self.close_button)
         layout = QVBoxLayout(self)
         layout.addWidget(self.summary_label)
@@ -197,6 +201,33 @@ class SafetyPage(RefreshingPage):
     def _repair_raised(self, order: str) -> None:
         self.refresh()
         messages.inform(self, f"已开维修工单 {order}；整改完成后仍须复查验收再销项。")
+
+    def reinspect(self, fixed: bool | None = None, note: str | None = None) -> int | None:
+        from yuexiu_desk.services import hazards
+
+        hazard = self._selected(self.hazard_table, self.hazard_model)
+        if hazard is None:
+            messages.warn(self, "请先选中一条隐患。")
+            return None
+        if fixed is None:
+            fixed = messages.ask(
+                self, f"隐患 {hazard.hazard_no}（{hazard.description}）复查是否合格？", "复查验收"
+            )
+        if note is None:
+            from PySide6.QtWidgets import QInputDialog
+
+            note, ok = QInputDialog.getText(self, "复查说明", "复查情况：")
+            if not ok:
+                return None
+        number, passed, said = hazard.hazard_no, fixed, note
+        return self.runner.run(
+            lambda s: hazards.reinspect(s, number, passed, said, s.info["operator"]),
+            description="正在登记复查…",
+            topic=None,
+            on_success=lambda _row: self.refresh(),
+            parent=self,
+            owner=self,
+        )
 
     def close_hazard(self) -> int | None:
         from yuexiu_desk.services import hazards
