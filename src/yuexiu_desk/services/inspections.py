@@ -247,7 +247,13 @@ def expected(session: Session, round_: InspectionRound, template: Template) -> l
     for item in template.items:
         if item.per not in by_level:
             inside = _places(session, item.per, scope)
-            extra = [p for p in added if p.level is item.per and p not in inside]
+            # A place added to the round brings its own places at this level (a building added: its
+            # entrances, floors and units), never the coarser ones around it.
+            extra: list[Scope] = []
+            for more in added:
+                for place in _places(session, item.per, more):
+                    if place not in inside and place not in extra:
+                        extra.append(place)
             by_level[item.per] = inside + extra
         pairs.extend((item, place) for place in by_level[item.per])
     return pairs
@@ -417,7 +423,8 @@ def scan(session: Session, round_no: str, text: str) -> tuple[Scope, list[RoundI
     assert unit is not None
     place = Scope.unit(unit.building_no, unit.entrance, unit.floor, unit.room)
     scope = _scope_of(round_)
-    if not scope.contains(place) and place not in _added(round_):
+    # Inside the round's scope, or inside a place added to it (a building added covers its units).
+    if not scope.contains(place) and not any(added.contains(place) for added in _added(round_)):
         raise OutsideScope(
             f"{place.label} 不在本轮检查（{round_.round_no}，{scope.label}）的范围内；"
             f"如需一并检查，请把它加入本轮（inspections add-scope {round_.round_no} {place.label}）。",

@@ -326,3 +326,17 @@ def test_a_place_may_be_typed_as_a_plain_unit_code(demo_store: Store) -> None:
         assert {i.location for i in items} == {"building:1", "entrance:1-1", "unit:1-1-101"}
         assert svc.record_rest_ok(session, round_no, OP, "1-1-101") == len(items)
         svc.record_result(session, round_no, svc.Answer("units.walls", "1-1-102", "na", note="无人在家"), OP)
+
+
+def test_a_unit_of_a_building_added_to_the_round_scans_into_it(demo_store: Store) -> None:
+    from yuexiu_desk.services.lookup import unit_payload
+    from yuexiu_desk.services.units import find_unit_id_by_code
+
+    with demo_store.unit_of_work(system_operator(OP)) as session:
+        round_no = svc.start_round(session, "quarterly_inspection", "building:1", OP).round_no
+        with pytest.raises(svc.OutsideScope):
+            svc.scan(session, round_no, "2-1-101")
+        svc.add_to_scope(session, round_no, "building:2", OP)
+        payload = unit_payload("YXY01", find_unit_id_by_code(session, "2-1-1204"))
+        place, items = svc.scan(session, round_no, payload)
+    assert str(place) == "unit:2-1-1204" and any(i.location_label == "2-1-1204" for i in items)
