@@ -128,3 +128,30 @@ def test_a_round_filled_in_on_screen_by_scanning_units(
     with demo_store.read() as session:
         info = inspections.round_info(session, inspections.find_round(session, dialog.round_no))
     assert info.status != "open" and info.defects == 1 and info.answered == info.expected
+
+
+def test_an_item_added_to_a_template_in_forms_shows_in_the_round_on_screen(
+    window, demo_store: Store, tmp_path: Path, monkeypatch
+) -> None:
+    import shutil
+
+    from yuexiu_desk import paths
+    from yuexiu_desk.domain.access import system_operator
+    from yuexiu_desk.gui.rounddialog import RoundDialog
+    from yuexiu_desk.services import inspections
+
+    copy = tmp_path / "forms"
+    shutil.copytree(paths.forms_dir(), copy)
+    monkeypatch.setattr(paths, "forms_dir", lambda: copy)
+    path = copy / "inspections" / "monthly_fire.toml"
+    anchor = '  { id = "hydrants", label = "室内外消火栓"'
+    text = path.read_text(encoding="utf-8")
+    assert anchor in text
+    added = '  { id = "fire_doors", label = "防火卷帘门", look = "手动升降是否正常" },\n'
+    path.write_text(text.replace(anchor, added + anchor), encoding="utf-8")
+    with demo_store.unit_of_work(system_operator("测试")) as session:
+        round_no = inspections.start_round(session, "monthly_fire", "building:1", "测试").round_no
+    dialog = RoundDialog(window.runner, round_no, window)
+    labels = [dialog.model.index(r, 2).data() for r in range(dialog.model.rowCount())]
+    assert "防火卷帘门" in labels
+    dialog.close()
