@@ -216,6 +216,12 @@ class MainWindow(QMainWindow):
         self.act_backup = self._action(
             "立即备份", None, lambda: self.backup(None), "把数据库完整备份到数据目录的 backups 文件夹"
         )
+        self.act_restore = self._action(
+            "从备份恢复…",
+            None,
+            lambda: self.restore_backup(),
+            "用一份备份替换当前数据库（站长；当前数据先另存）",
+        )
         self.act_backup_to = self._action(
             "备份到U盘或其他文件夹…", None, self.choose_backup_folder, "把数据库完整备份到选择的文件夹"
         )
@@ -243,6 +249,7 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         file_menu.addAction(self.act_backup)
         file_menu.addAction(self.act_backup_to)
+        file_menu.addAction(self.act_restore)
         file_menu.addSeparator()
         file_menu.addAction(self.act_lock)
         file_menu.addAction(self.act_switch_user)
@@ -824,6 +831,53 @@ class MainWindow(QMainWindow):
             parent=self,
             owner=self,
         )
+
+    def restore_backup(self, chosen: Path | None = None) -> bool:
+        """从备份恢复 (station manager): check the right and the file, keep the current database aside, swap the
+        backup in, then close the desk — it reopens on the restored data. False when nothing was restored."""
+        from PySide6.QtWidgets import QFileDialog
+
+        from yuexiu_desk.errors import EnvironmentProblem, UserError
+        from yuexiu_desk.services.access import require
+        from yuexiu_desk.services.backups import restore
+
+        try:
+            with self.store.read() as session:
+                operator = require(session, "backup.restore")
+        except UserError as exc:
+            messages.warn(self, exc.message)
+            return False
+        if chosen is None:
+            picked, _filter = QFileDialog.getOpenFileName(
+                self, "选择要恢复的备份", str(self.store.paths.backups), "数据库备份 (*.sqlite3)"
+            )
+            if not picked:
+                return False
+            chosen = Path(picked)
+        if not messages.ask(
+            self,
+            f"用备份 {chosen.name} 替换当前数据？\n当前数据库会先另存到 backups 文件夹；恢复后程序关闭，请重新打开。",
+            "从备份恢复",
+        ):
+            return False
+        if self.runner.is_busy:
+            messages.warn(self, "还有操作在进行，请等它完成后再恢复。")
+            return False
+        paths, clock = self.store.paths, self.store.clock
+        self.shutdown()
+        self.store.close()
+        try:
+            result = restore(paths, chosen, clock, operator=operator.login)
+        except (UserError, EnvironmentProblem) as exc:
+            messages.warn(self, f"{exc.message}\n程序将关闭，请重新打开（当前数据未改动）。")
+            self.close()
+            return False
+        kept = f"\n恢复前的数据库已另存为：{result.previous_kept}" if result.previous_kept else ""
+        messages.inform(
+            self, f"已从 {result.restored_from.name} 恢复。{kept}\n程序将关闭，请重新打开。", "恢复完成"
+        )
+        self.close()
+        return True
 
     def show_about(self) -> None:
         messages.inform(
