@@ -46,6 +46,8 @@ def restore_command(paths: Any, args: argparse.Namespace) -> int:
     print(
         f"已从 {result.restored_from} 恢复服务站 {result.station_code} 的数据（数据库版本 {result.revision}）。"
     )
+    if result.files_restored:
+        print(f"另从备份找回了 {result.files_restored} 个照片、收据等文件（已有的文件未覆盖）。")
     if result.previous_kept is not None:
         print(f"恢复前的数据库已另存为：{result.previous_kept}")
     return 0

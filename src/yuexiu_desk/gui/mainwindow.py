@@ -873,6 +873,8 @@ class MainWindow(QMainWindow):
             self.close()
             return False
         kept = f"\n恢复前的数据库已另存为：{result.previous_kept}" if result.previous_kept else ""
+        if result.files_restored:
+            kept += f"\n另找回了 {result.files_restored} 个照片、收据等文件。"
         messages.inform(
             self, f"已从 {result.restored_from.name} 恢复。{kept}\n程序将关闭，请重新打开。", "恢复完成"
         )

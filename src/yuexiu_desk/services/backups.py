@@ -16,6 +16,7 @@ from contextlib import closing
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
@@ -73,6 +74,7 @@ class RestoreResult:
     station_code: str
     revision: str
     previous_kept: Path | None
+    files_restored: int = 0
 
 
 @dataclass(frozen=True)
@@ -176,8 +178,11 @@ def make_backup(
     code = _station_code(store)
     stem = f"{_safe_code(code)}-{kind}-{moment.strftime(STAMP_FORMAT)}"
     target = backup_database(store.engine, _free_name(folder, stem))
+    copied = mirror_documents(store.paths.root, folder)
     if code is not None:  # a database without a station has nothing to audit (and no chain to start)
-        where = {"kind": kind, **({"to": str(to_dir)} if to_dir is not None else {})}
+        where: dict[str, Any] = {"kind": kind, "files": copied}
+        if to_dir is not None:
+            where["to"] = str(to_dir)
         if session is not None:
             audit.record(session, operator, "backup", target.name, where)
         else:
@@ -205,6 +210,63 @@ def sweep_partials(folder: Path, older_than: timedelta = PARTIAL_AGE) -> list[Pa
         except OSError:
             continue
     return gone
+
+
+# The station's documents: photos (named by content hash), printed receipts and notices, inspection records,
+# work-order slips. Backups keep one mirror of them beside the database copies, adding what is new: a photo or
+# a printed paper does not change once written, so fourteen copies of each would only fill the disk.
+DOCUMENT_FOLDERS = ("photos", "receipts", "notices", "inspections", "workorders")
+FILES_MIRROR = "files"
+
+
+def _document_files(root: Path) -> list[Path]:
+    found: list[Path] = []
+    for name in DOCUMENT_FOLDERS:
+        folder = root / name
+        if folder.is_dir():
+            found.extend(
+                p for p in sorted(folder.rglob("*")) if p.is_file() and not p.name.endswith(".partial")
+            )
+    return found
+
+
+def mirror_documents(station_root: Path, backup_folder: Path) -> int:
+    """Copy the station's document files that the mirror in backup_folder lacks (or holds at another size),
+    each flushed to disk under a private name and renamed into place; returns how many were copied."""
+    mirror = backup_folder / FILES_MIRROR
+    copied = 0
+    touched: set[Path] = set()
+    for source in _document_files(station_root):
+        target = mirror / source.relative_to(station_root)
+        if target.exists() and target.stat().st_size == source.stat().st_size:
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(target.name + ".partial")
+        copy_durably(source, partial)
+        os.replace(partial, target)
+        touched.add(target.parent)
+        copied += 1
+    for folder in touched:
+        sync_folder(folder)
+    return copied
+
+
+def restore_documents(mirror: Path, station_root: Path) -> int:
+    """Bring back the documents of a backup's mirror that the station folder lacks; files already there are
+    never overwritten (they may be newer than the backup). Returns how many came back."""
+    if not mirror.is_dir():
+        return 0
+    restored = 0
+    for source in _document_files(mirror):
+        target = station_root / source.relative_to(mirror)
+        if target.exists():
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(target.name + ".partial")
+        copy_durably(source, partial)
+        os.replace(partial, target)
+        restored += 1
+    return restored
 
 
 def prune(paths: StationPaths, kind: str, keep: int = DEFAULT_KEEP) -> list[Path]:
@@ -420,11 +482,12 @@ def restore(
     try:
         with store.engine.connect() as conn:
             revision = current_revision(conn) or ""
+        files = restore_documents(file.parent / FILES_MIRROR, paths.root)
         with store.unit_of_work(system_operator(operator)) as session:
-            audit.record(session, operator, "restore", file.name, {"revision": revision})
+            audit.record(session, operator, "restore", file.name, {"revision": revision, "files": files})
     finally:
         store.close()
-    return RestoreResult(file, identity.code, revision, previous)
+    return RestoreResult(file, identity.code, revision, previous, files)
 
 
 # --- doctor -------------------------------------------------------------------------------------------

@@ -190,7 +190,7 @@ def test_backup_and_restore_are_recorded_and_the_restored_chain_verifies(
             "李站长",
             "backup",
             saved.name,
-            {"kind": "manual"},
+            {"kind": "manual", "files": 0},
         )
         with store.unit_of_work(system_operator("张会计")) as session:
             audit.record(session, "张会计", "login")

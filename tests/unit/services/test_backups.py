@@ -294,3 +294,29 @@ def test_old_partial_copies_of_killed_backups_are_swept(demo_store: Store) -> No
     assert not old.exists() and not old_journal.exists()
     assert fresh.exists()  # maybe another process's backup in progress
     assert [info.path for info in backups.list_backups(demo_store.paths)] == [made]
+
+
+def test_photos_and_printed_papers_are_backed_up_and_come_back_on_restore(
+    demo_paths: StationPaths, clock: FixedClock
+) -> None:
+    photo = demo_paths.root / "photos" / "ab" / "abcdef.jpg"
+    receipt = demo_paths.root / "receipts" / "YXY01-SJ2026-000001.pdf"
+    for path, data in ((photo, b"\xff\xd8 a photo"), (receipt, b"%PDF-1.4 a receipt")):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    store = Store.open(demo_paths, clock)
+    try:
+        saved = backups.make_backup(store)
+        again = backups.make_backup(store, now=clock.now() + timedelta(minutes=1))
+    finally:
+        store.close()
+    mirror = saved.parent / backups.FILES_MIRROR
+    assert (mirror / "photos" / "ab" / "abcdef.jpg").read_bytes() == b"\xff\xd8 a photo"
+    assert (mirror / "receipts" / receipt.name).read_bytes() == b"%PDF-1.4 a receipt"
+    assert again.parent == saved.parent  # the second backup shares the mirror (nothing copied twice)
+    photo.unlink()
+    receipt.write_bytes(b"%PDF-1.4 a newer reprint")  # a file still there is never overwritten
+    result = backups.restore(demo_paths, saved, clock)
+    assert result.files_restored == 1
+    assert photo.read_bytes() == b"\xff\xd8 a photo"
+    assert receipt.read_bytes() == b"%PDF-1.4 a newer reprint"
