@@ -188,6 +188,14 @@ def main(argv: Sequence[str] | None = None, open_desk: Callable[[str | None], in
 
 
 def _dispatch(args: argparse.Namespace, paths: StationPaths) -> int:
+    if args.command not in ("template", "doctor"):
+        from yuexiu_desk.services.health import location_problem
+
+        # A live database on a network share or a USB stick is lost to a dropped link or a pulled stick
+        # mid-write; doctor still runs there, to say so.
+        refused = location_problem(paths)
+        if refused is not None:
+            raise EnvironmentProblem(refused)
     if args.command == "demo":
         return _cmd_demo(paths, args.force)
     if args.command == "template":

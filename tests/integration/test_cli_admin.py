@@ -97,3 +97,29 @@ def test_restore_into_an_empty_folder_sets_up_the_station(
     assert "另存为" not in out
     code, out, _ = run(capsys, "--data-dir", str(new_pc), "units", "list", "--format", "json")
     assert code == 0 and out.count('"code"') == 194
+
+
+def test_commands_refuse_a_data_folder_on_a_usb_stick_and_doctor_says_so(
+    demo_paths: StationPaths, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from yuexiu_desk.services import health
+    from yuexiu_desk.storage.location import REMOVABLE, DataLocation
+
+    stick = DataLocation(REMOVABLE, "vfat /dev/sdb1 挂载于 /media/clerk/U DISK")
+    monkeypatch.setattr(health, "data_location", lambda root: stick)
+    before = demo_paths.database.read_bytes()
+    code, out, err = run(
+        capsys,
+        "--data-dir",
+        str(demo_paths.root),
+        "units",
+        "set-status",
+        "1-1-101",
+        "vacant",
+        "--reason",
+        "测试",
+    )
+    assert code == 1 and out == "" and "U 盘" in err and "拒绝" in err
+    assert demo_paths.database.read_bytes() == before
+    code, out, _ = run(capsys, "--data-dir", str(demo_paths.root), "doctor")
+    assert "存放位置" in out
