@@ -204,3 +204,17 @@ def test_the_manager_adds_an_account_at_the_desk_and_others_are_refused(
     assert messages.texts("warning")[-1] == "房管员（前台）岗位无权“添加账户和变更岗位”。请由站长登录办理。"
     assert accounts.model.rows[manager_row].role == "station_manager"
     accounts.close()
+
+
+def test_the_desktops_screen_lock_locks_the_desk(qtbot, window, demo_store: Store) -> None:
+    demo_store.operator = users.sign_in(demo_store, "archive", users.DEMO_PASSWORD)
+    window.start_idle_lock()
+    assert window.screen_watch is not None
+    window.screen_watch.active_changed(False)  # the screen saver going off changes nothing
+    assert not window.desk_lock.locked
+    window.screen_watch.active_changed(True)  # what the desktop's ActiveChanged(true) delivers
+    assert window.desk_lock.locked and not window.isVisible()
+    screen = window.desk_lock.dialog
+    screen.password_edit.setText(users.DEMO_PASSWORD)
+    screen.ok_button.click()
+    assert window.isVisible()

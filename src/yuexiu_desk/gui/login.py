@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal, Slot
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QApplication,
@@ -229,6 +229,36 @@ class IdleLock(QObject):
         if not self.paused and event.type() in _ACTIVITY:
             self.timer.start()
         return False
+
+
+class ScreenLockWatch(QObject):
+    """Emits locked when the desktop's screen saver or screen lock comes on (freedesktop and GNOME D-Bus
+    signals, where a session bus exists; elsewhere only the idle timer and 锁定 lock the desk)."""
+
+    locked = Signal()
+    _SOURCES = (
+        ("org.freedesktop.ScreenSaver", "/org/freedesktop/ScreenSaver", "org.freedesktop.ScreenSaver"),
+        ("org.gnome.ScreenSaver", "/org/gnome/ScreenSaver", "org.gnome.ScreenSaver"),
+    )
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.listening = False
+        try:
+            from PySide6.QtDBus import QDBusConnection
+        except ImportError:
+            return
+        bus = QDBusConnection.sessionBus()
+        if not bus.isConnected():
+            return
+        for service, path, interface in self._SOURCES:
+            if bus.connect(service, path, interface, "ActiveChanged", self, b"1active_changed(bool)"):
+                self.listening = True
+
+    @Slot(bool)
+    def active_changed(self, active: bool) -> None:
+        if active:
+            self.locked.emit()
 
 
 class DeskLock:

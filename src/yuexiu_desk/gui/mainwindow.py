@@ -44,7 +44,7 @@ from yuexiu_desk.domain.units import hundredths_to_area
 from yuexiu_desk.errors import EnvironmentProblem, UserError
 from yuexiu_desk.gui import messages
 from yuexiu_desk.gui.dialogs import LabelPrintDialog
-from yuexiu_desk.gui.login import DeskLock, IdleLock, sign_in_at_desk
+from yuexiu_desk.gui.login import DeskLock, IdleLock, ScreenLockWatch, sign_in_at_desk
 from yuexiu_desk.gui.oprunner import OpRunner
 from yuexiu_desk.gui.pages.firstrun import FirstRunPage
 from yuexiu_desk.gui.pages.register import RegisterPage
@@ -150,6 +150,7 @@ class MainWindow(QMainWindow):
         self.sign_in: Callable[[Store, QWidget | None], Operator | None] = sign_in_at_desk
         self.desk_lock = DeskLock(store, on_quit=lambda: QTimer.singleShot(0, self.close))
         self.idle_lock: IdleLock | None = None
+        self.screen_watch: ScreenLockWatch | None = None
 
         self._root = QStackedWidget()
         self.setCentralWidget(self._root)
@@ -531,6 +532,10 @@ class MainWindow(QMainWindow):
         self.idle_lock = IdleLock(minutes, self)
         self.idle_lock.idle.connect(self.lock)
         self.idle_lock.start()
+        if self.screen_watch is None:
+            # The desktop's own screen lock locks the desk too (where the desktop says so over D-Bus).
+            self.screen_watch = ScreenLockWatch(self)
+            self.screen_watch.locked.connect(self.lock)
         return self.idle_lock
 
     def lock(self) -> None:
