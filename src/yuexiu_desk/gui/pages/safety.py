@@ -181,21 +181,33 @@ class SafetyPage(RefreshingPage):
         self.round_dialog.show()
         self.refresh()
 
-    def raise_repair(self) -> int | None:
-        from yuexiu_desk.services import hazards
-
+    def _selected_hazard(self) -> Any:
         hazard = self._selected(self.hazard_table, self.hazard_model)
         if hazard is None:
             messages.warn(self, "请先选中一条隐患。")
-            return None
-        number = hazard.hazard_no
+        return hazard
+
+    def _on_hazard(self, op: Any, description: str, on_success: Any = None) -> int:
         return self.runner.run(
-            lambda s: hazards.raise_repair(s, number, s.info["operator"]),
-            description="正在开维修工单…",
+            op,
+            description=description,
             topic=None,
-            on_success=self._repair_raised,
+            on_success=on_success or (lambda _row: self.refresh()),
             parent=self,
             owner=self,
+        )
+
+    def raise_repair(self) -> int | None:
+        from yuexiu_desk.services import hazards
+
+        hazard = self._selected_hazard()
+        if hazard is None:
+            return None
+        number = hazard.hazard_no
+        return self._on_hazard(
+            lambda s: hazards.raise_repair(s, number, s.info["operator"]),
+            "正在开维修工单…",
+            self._repair_raised,
         )
 
     def _repair_raised(self, order: str) -> None:
@@ -205,9 +217,8 @@ class SafetyPage(RefreshingPage):
     def reinspect(self, fixed: bool | None = None, note: str | None = None) -> int | None:
         from yuexiu_desk.services import hazards
 
-        hazard = self._selected(self.hazard_table, self.hazard_model)
+        hazard = self._selected_hazard()
         if hazard is None:
-            messages.warn(self, "请先选中一条隐患。")
             return None
         if fixed is None:
             fixed = messages.ask(
@@ -220,28 +231,15 @@ class SafetyPage(RefreshingPage):
             if not ok:
                 return None
         number, passed, said = hazard.hazard_no, fixed, note
-        return self.runner.run(
-            lambda s: hazards.reinspect(s, number, passed, said, s.info["operator"]),
-            description="正在登记复查…",
-            topic=None,
-            on_success=lambda _row: self.refresh(),
-            parent=self,
-            owner=self,
+        return self._on_hazard(
+            lambda s: hazards.reinspect(s, number, passed, said, s.info["operator"]), "正在登记复查…"
         )
 
     def close_hazard(self) -> int | None:
         from yuexiu_desk.services import hazards
 
-        hazard = self._selected(self.hazard_table, self.hazard_model)
+        hazard = self._selected_hazard()
         if hazard is None:
-            messages.warn(self, "请先选中一条隐患。")
             return None
         number = hazard.hazard_no
-        return self.runner.run(
-            lambda s: hazards.close_hazard(s, number, s.info["operator"]),
-            description="正在销项…",
-            topic=None,
-            on_success=lambda _row: self.refresh(),
-            parent=self,
-            owner=self,
-        )
+        return self._on_hazard(lambda s: hazards.close_hazard(s, number, s.info["operator"]), "正在销项…")
