@@ -102,3 +102,24 @@ def _pdf_page_png(pdf: Path, folder: Path) -> Path:
     out = folder / "slip.png"
     page.render(scale=3).to_pil().save(out)
     return out
+
+
+def test_the_statistics_tab_charts_the_last_twelve_months(window, demo_store: Store) -> None:
+    from datetime import date, timedelta
+
+    from yuexiu_desk.services.workorders import repair_statistics
+
+    page = repairs_page(window)
+    page.tabs.setCurrentIndex(1)
+    end = date(2026, 11, 20)  # the demo's today
+    with demo_store.read() as session:
+        expected = repair_statistics(session, end - timedelta(days=364), end)
+    assert expected.orders > 0
+    assert sum(n for _m, n in page.month_chart.rows) == expected.orders
+    assert [label for label, _n in page.category_chart.rows] == [
+        f.category.label for f in expected.by_category
+    ]
+    assert page.floor_chart.rows[0] == (expected.hotspot_floors[0].place, expected.hotspot_floors[0].orders)
+    text = page.stats_label.text()
+    assert f"报修 {expected.orders} 张" in text and "平均满意度" in text and "反复报修的房屋" in text
+    page.month_chart.grab()  # paints without error

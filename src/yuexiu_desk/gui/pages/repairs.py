@@ -4,6 +4,7 @@ cost and who pays), 回访 (satisfaction 1–5; 未修好 sends it back to the s
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,13 +22,15 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QSpinBox,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 from sqlalchemy.orm import Session
 
-from yuexiu_desk.clock import local_text
+from yuexiu_desk.clock import local_date, local_text
 from yuexiu_desk.gui import messages
+from yuexiu_desk.gui.barchart import BarChart
 from yuexiu_desk.gui.oprunner import OpRunner
 from yuexiu_desk.gui.pages.lazy import RefreshingPage
 from yuexiu_desk.gui.rowsmodel import RowColumn, RowsModel, rows_table
@@ -119,10 +122,32 @@ class RepairsPage(RefreshingPage):
         ):
             buttons.addWidget(button)
         buttons.addStretch(1)
+        orders = QWidget()
+        orders_layout = QVBoxLayout(orders)
+        orders_layout.setContentsMargins(0, 0, 0, 0)
+        orders_layout.addWidget(self.summary_label)
+        orders_layout.addLayout(buttons)
+        orders_layout.addWidget(self.table, 1)
+        # 统计: the last twelve months, read when the tab is first shown (and after each change while shown).
+        self.stats_label = QLabel()
+        self.stats_label.setWordWrap(True)
+        self.month_chart = BarChart("每月报修（张）")
+        self.category_chart = BarChart("按类别（张）")
+        self.floor_chart = BarChart("报修最多的楼层（张）")
+        stats = QWidget()
+        stats_layout = QVBoxLayout(stats)
+        stats_layout.addWidget(self.stats_label)
+        stats_layout.addWidget(self.month_chart, 1)
+        charts = QHBoxLayout()
+        charts.addWidget(self.category_chart, 1)
+        charts.addWidget(self.floor_chart, 1)
+        stats_layout.addLayout(charts, 1)
+        self.tabs = QTabWidget()
+        self.tabs.addTab(orders, "未结案工单")
+        self.tabs.addTab(stats, "统计（近一年）")
+        self.tabs.currentChanged.connect(lambda index: self.refresh_statistics() if index == 1 else None)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.summary_label)
-        layout.addLayout(buttons)
-        layout.addWidget(self.table, 1)
+        layout.addWidget(self.tabs)
         self._categories, self._urgencies, self._payers = RepairCategory, Urgency, Payer
 
     def refresh(self) -> None:
@@ -138,7 +163,34 @@ class RepairsPage(RefreshingPage):
         self.summary_label.setText(
             f"未结案工单 {len(rows)} 张（其中待回访 {visits} 张），超过响应或完工时限 {len(self.late)} 张。"
         )
+        if self.tabs.currentIndex() == 1:
+            self.refresh_statistics()
         self._stale = False
+
+    def refresh_statistics(self) -> None:
+        from yuexiu_desk.services.workorders import repair_statistics
+
+        end = local_date(self.store.clock.now())
+        start = end - timedelta(days=364)
+        with self.store.read() as session:
+            stats = repair_statistics(session, start, end)
+        self.statistics = stats
+        self.month_chart.set_rows([(month[2:].replace("-", "/"), n) for month, n in stats.by_month])
+        self.category_chart.set_rows([(f.category.label, f.orders) for f in stats.by_category])
+        self.floor_chart.set_rows([(f.place, f.orders) for f in stats.hotspot_floors[:6]])
+
+        def hours(value: float | None) -> str:
+            return "—" if value is None else f"{value:.1f} 小时"
+
+        satisfaction = "—" if stats.avg_satisfaction is None else f"{stats.avg_satisfaction:.2f} 分"
+        repeats = "、".join(f"{r.unit_code}（{r.orders} 次）" for r in stats.repeat_units[:5]) or "无"
+        self.stats_label.setText(
+            f"{start} 至 {end}：报修 {stats.orders} 张（公共部位 {stats.public_area_orders} 张），"
+            f"平均响应 {hours(stats.avg_response_hours)}，平均完工 {hours(stats.avg_completion_hours)}；"
+            f"超时：响应 {stats.response_breaches} 张、完工 {stats.completion_breaches} 张；"
+            f"回访 {stats.followed_up} 次，平均满意度 {satisfaction}；返修 {stats.reopened_orders} 张。"
+            f"<br>反复报修的房屋：{repeats}"
+        )
 
     def selected(self) -> Any:
         rows = self.table.selectionModel().selectedRows()
