@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path, PurePath, PureWindowsPath
 
 import pytest
@@ -105,8 +104,8 @@ def test_windows_location() -> None:
     assert windows_location(PureWindowsPath(r"\\?\C:\yuexiu"), drive_type=3).kind == LOCAL
 
 
-@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc/self/mountinfo")
 def test_data_location_of_a_test_folder_is_local(tmp_path: Path) -> None:
+    """On the test machine (Linux: read from /proc/self/mountinfo) a temporary folder is a local disk."""
     location = data_location(tmp_path / "not-yet" / "made")
     assert location.kind == LOCAL, location
     assert location.problem(tmp_path) is None
