@@ -5,7 +5,6 @@ Pure: no database. services/access.py checks a session's operator against this t
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -39,6 +38,8 @@ class PermissionTable:
 
 @cache
 def permission_table() -> PermissionTable:
+    import tomllib  # only once a right is checked: start-up does not need it
+
     data = tomllib.loads(TABLE_FILE.read_text(encoding="utf-8"))
     roles = {str(code): str(label) for code, label in data["roles"].items()}
     actions: dict[str, str] = {}

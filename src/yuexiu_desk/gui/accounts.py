@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from yuexiu_desk.clock import local_text
 from yuexiu_desk.domain.access import permission_table
 from yuexiu_desk.gui.oprunner import OpRunner
-from yuexiu_desk.gui.rowsmodel import RowColumn, RowsModel, rows_table
+from yuexiu_desk.gui.rowsmodel import RowColumn, RowsModel, rows_table, selected_row
 from yuexiu_desk.services import users
 from yuexiu_desk.services.users import AccountRow
 
@@ -127,8 +127,7 @@ class AccountsDialog(QDialog):
             self.model.set_rows(users.list_accounts(session))
 
     def selected(self) -> AccountRow | None:
-        rows = self.table.selectionModel().selectedRows()
-        return self.model.row(rows[0].row()) if rows else None
+        return selected_row(self.table, self.model)
 
     def _run(self, op: Callable[[Session], Any], description: str) -> int:
         return self.runner.run(

@@ -689,12 +689,10 @@ class MainWindow(QMainWindow):
             log.info("scan ignored: modal dialog %r is open", modal.windowTitle())
             self.notify(SCAN_BLOCKED, error=True)
             return
-        # During an inspection round, a scan jumps to that unit's items in the round.
-        from yuexiu_desk.gui.rounddialog import RoundDialog
-
-        active = QApplication.activeWindow()
-        if isinstance(active, RoundDialog):
-            active.jump(text)
+        # A window that takes scans itself (an inspection round jumps to the unit's items) gets them.
+        accept_scan = getattr(QApplication.activeWindow(), "accept_scan", None)
+        if accept_scan is not None:
+            accept_scan(text)
             return
         # At the cash desk a scan brings up the household's open bills, not the unit card.
         if self._collection is not None and self.current_page() is self._collection:

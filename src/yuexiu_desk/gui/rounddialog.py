@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 from yuexiu_desk.errors import UserError
 from yuexiu_desk.gui import messages
 from yuexiu_desk.gui.oprunner import OpRunner
-from yuexiu_desk.gui.rowsmodel import RowColumn, RowsModel, rows_table
+from yuexiu_desk.gui.rowsmodel import RowColumn, RowsModel, rows_table, selected_row
 
 DEFECT = QColor("#b00020")
 
@@ -119,15 +119,15 @@ class RoundDialog(QDialog):
         self.reload()
         return True
 
+    def accept_scan(self, text: str) -> None:
+        """A scanner burst while this round is the active window (the main window routes it here)."""
+        self.jump(text)
+
     def _jump_again(self, text: str) -> None:
         self.jump(text)
 
     def selected(self) -> Any:
-        rows = self.table.selectionModel().selectedRows()
-        if not rows:
-            messages.warn(self, "请先选中一个检查项目。")
-            return None
-        return self.model.row(rows[0].row())
+        return selected_row(self.table, self.model, self, "请先选中一个检查项目。")
 
     def answer(
         self, result: str, severity: str | None = None, grade: str = "", note: str | None = None

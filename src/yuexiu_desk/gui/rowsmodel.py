@@ -12,7 +12,7 @@ from typing import Any, Generic, TypeVar
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QColor
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
+from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView, QWidget
 
 T = TypeVar("T")
 Index = QModelIndex | QPersistentModelIndex
@@ -102,3 +102,17 @@ def rows_table(model: RowsModel[Any]) -> QTableView:
     view.horizontalHeader().setStretchLastSection(True)
     view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
     return view
+
+
+def selected_row(
+    view: QTableView, model: RowsModel[T], parent: QWidget | None = None, ask: str = ""
+) -> T | None:
+    """The row selected in a single-selection table over model; None (after saying ask, when given) if none."""
+    rows = view.selectionModel().selectedRows()
+    if rows:
+        return model.row(rows[0].row())
+    if ask:
+        from yuexiu_desk.gui import messages
+
+        messages.warn(parent, ask)
+    return None

@@ -13,11 +13,10 @@ from PySide6.QtGui import QColor, QDesktopServices
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QPushButton, QSpinBox, QVBoxLayout, QWidget
 
 from yuexiu_desk.clock import local_date, local_text
-from yuexiu_desk.gui import messages
 from yuexiu_desk.gui.oprunner import OpRunner
 from yuexiu_desk.gui.pages.lazy import RefreshingPage
 from yuexiu_desk.gui.pages.repairs import FormDialog, choice_combo
-from yuexiu_desk.gui.rowsmodel import RowColumn, RowsModel, rows_table
+from yuexiu_desk.gui.rowsmodel import RowColumn, RowsModel, rows_table, selected_row
 from yuexiu_desk.storage.db import Store
 
 LATE = QColor("#b00020")
@@ -79,11 +78,7 @@ class ComplaintsPage(RefreshingPage):
         self._stale = False
 
     def selected(self) -> Any:
-        rows = self.table.selectionModel().selectedRows()
-        if not rows:
-            messages.warn(self, "请先选中一件投诉或建议。")
-            return None
-        return self.model.row(rows[0].row())
+        return selected_row(self.table, self.model, self, "请先选中一件投诉或建议。")
 
     def _run(self, op: Any, description: str) -> int:
         return self.runner.run(

@@ -33,7 +33,7 @@ from yuexiu_desk.gui import messages
 from yuexiu_desk.gui.barchart import BarChart
 from yuexiu_desk.gui.oprunner import OpRunner
 from yuexiu_desk.gui.pages.lazy import RefreshingPage
-from yuexiu_desk.gui.rowsmodel import RowColumn, RowsModel, rows_table
+from yuexiu_desk.gui.rowsmodel import RowColumn, RowsModel, rows_table, selected_row
 from yuexiu_desk.storage.db import Store
 
 LATE = QColor("#b00020")
@@ -193,11 +193,7 @@ class RepairsPage(RefreshingPage):
         )
 
     def selected(self) -> Any:
-        rows = self.table.selectionModel().selectedRows()
-        if not rows:
-            messages.warn(self, "请先选中一张工单。")
-            return None
-        return self.model.row(rows[0].row())
+        return selected_row(self.table, self.model, self, "请先选中一张工单。")
 
     def _run(self, op: Any, description: str, on_success: Any = None) -> int:
         return self.runner.run(

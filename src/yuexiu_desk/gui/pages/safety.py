@@ -16,7 +16,7 @@ from yuexiu_desk.clock import local_date
 from yuexiu_desk.gui import messages
 from yuexiu_desk.gui.oprunner import OpRunner
 from yuexiu_desk.gui.pages.lazy import RefreshingPage
-from yuexiu_desk.gui.rowsmodel import RowColumn, RowsModel, rows_table
+from yuexiu_desk.gui.rowsmodel import RowColumn, RowsModel, rows_table, selected_row
 from yuexiu_desk.storage.db import Store
 
 OVERDUE = QColor("#b00020")
@@ -125,16 +125,11 @@ class SafetyPage(RefreshingPage):
         self.alert_label.setVisible(bool(alerts))
         self._stale = False
 
-    def _selected(self, table: Any, model: RowsModel[Any]) -> Any:
-        rows = table.selectionModel().selectedRows()
-        return model.row(rows[0].row()) if rows else None
-
     def print_blank(self, out: Path | None = None) -> int | None:
         from yuexiu_desk.services.inspection_print import print_blank
 
-        item = self._selected(self.due_table, self.due_model)
+        item = selected_row(self.due_table, self.due_model, self, "请先在“到期的巡查和检查”中选中一项。")
         if item is None:
-            messages.warn(self, "请先在“到期的巡查和检查”中选中一项。")
             return None
         target = (
             out
@@ -157,9 +152,8 @@ class SafetyPage(RefreshingPage):
         """Open the round of the selected item (starting it when none is in progress) to fill in on screen."""
         from yuexiu_desk.services import inspections
 
-        item = self._selected(self.due_table, self.due_model)
+        item = selected_row(self.due_table, self.due_model, self, "请先在“到期的巡查和检查”中选中一项。")
         if item is None:
-            messages.warn(self, "请先在“到期的巡查和检查”中选中一项。")
             return None
         if item.open_round:
             self._open_round(item.open_round)
@@ -182,10 +176,7 @@ class SafetyPage(RefreshingPage):
         self.refresh()
 
     def _selected_hazard(self) -> Any:
-        hazard = self._selected(self.hazard_table, self.hazard_model)
-        if hazard is None:
-            messages.warn(self, "请先选中一条隐患。")
-        return hazard
+        return selected_row(self.hazard_table, self.hazard_model, self, "请先选中一条隐患。")
 
     def _on_hazard(self, op: Any, description: str, on_success: Any = None) -> int:
         return self.runner.run(
