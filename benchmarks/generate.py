@@ -40,10 +40,12 @@ from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from yuexiu_desk.clock import FixedClock
+from yuexiu_desk.domain.access import system_operator
 from yuexiu_desk.domain.households import RELATIONS
 from yuexiu_desk.domain.leases import RentTier
 from yuexiu_desk.domain.units import TRANSITIONS, UnitCode, UnitStatus
 from yuexiu_desk.paths import StationPaths
+from yuexiu_desk.services import keys
 from yuexiu_desk.services.station import (
     CHANGE_REASONS,
     ORIENTATIONS,
@@ -52,6 +54,7 @@ from yuexiu_desk.services.station import (
     status_route,
 )
 from yuexiu_desk.services.station import UNIT_TYPES as DEMO_UNIT_TYPES
+from yuexiu_desk.services.users import DEMO_LOGIN, DEMO_PASSWORD, install_demo_accounts
 from yuexiu_desk.storage.db import Store
 from yuexiu_desk.storage.migrate import head_revision
 from yuexiu_desk.storage.models import (
@@ -126,6 +129,16 @@ def count_units(database: Path, all_vacant: bool = False) -> int | None:
     if revision != head_revision() or stations != 1:
         return None
     return int(n)
+
+
+def open_fixture_keys(store: Store) -> None:
+    """Give a store on a fixture station its data key, as the demo manager's sign-in would (without the
+    sign-in's own write, so a measurement or a crash test sees only the command's transaction)."""
+    with store.read() as session:
+        found = keys.open_with_password(session, DEMO_LOGIN, DEMO_PASSWORD)
+    if isinstance(found, str):
+        raise RuntimeError(f"fixture station without the demo manager's key slot: {found}")
+    store.set_keys(found)
 
 
 def _remove_database(paths: StationPaths) -> None:
@@ -337,6 +350,12 @@ def generate(
             if rows["rent_standard"]:
                 session.execute(insert(RentStandard), rows["rent_standard"])
             session.execute(insert(ChangeJournal), rows["journal"])
+        store.forget_station()
+        # Its data key and the demo's accounts (one per role, DEMO_PASSWORD), as its first manager would
+        # make them: the personal data imported later is sealed with it (open_fixture_keys).
+        with store.unit_of_work(system_operator(OPERATOR)) as session:
+            keys.create_data_key(session)
+            install_demo_accounts(session)
         with store.engine.connect() as conn:
             conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
@@ -767,6 +786,7 @@ def lease_history_station(
     src.close()
     dst.close()
     store = Store.open(paths, FixedClock(FIXTURE_NOW))
+    open_fixture_keys(store)
     today = FIXTURE_NOW.date()
     rng = random.Random(seed)
     try:
@@ -957,6 +977,7 @@ def billing_station(source: Path, out: Path, seed: int = 17, force: bool = False
     dst.close()
     started = time.perf_counter()
     store = Store.open(paths, FixedClock(FIXTURE_NOW))
+    open_fixture_keys(store)
     rng = random.Random(seed)
     try:
         bills = 0

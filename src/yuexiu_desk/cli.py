@@ -87,6 +87,7 @@ def build_parser() -> argparse.ArgumentParser:
     households_sub = households.add_subparsers(dest="households_command", parser_class=_Parser, required=True)
     hl = households_sub.add_parser("list", help="列出住户（身份证号、电话已打码）")
     hl.add_argument("--format", choices=["table", "csv", "json"], default="table")
+    hl.add_argument("--id-number", metavar="ID", help="只列出有这个身份证号的成员（含已迁出的）所在的住户")
 
     leases = sub.add_parser("leases", help="租赁合同")
     leases_sub = leases.add_subparsers(dest="leases_command", parser_class=_Parser, required=True)
@@ -263,6 +264,8 @@ def _cmd_demo(paths: StationPaths, force: bool) -> int:
         f"已创建演示站“{info.name}”：{info.units} 套房源，建筑面积 {hundredths_to_area(info.gross_area_hundredths):,} m²。"
         f"数据目录：{paths.root}"
     )
+    # The demo's accounts and password are public (README); its recovery key is still said once, as at setup.
+    print(f"演示站的个人信息恢复密钥：{info.recovery_code}（正式站请打印后锁入保险柜）")
     return 0
 
 
@@ -337,10 +340,13 @@ def _write_csv(rows: Sequence[dict[str, Any]]) -> None:
 
 
 def _cmd_households(store: Any, args: argparse.Namespace) -> int:
-    from yuexiu_desk.services.households import list_households
+    from yuexiu_desk.services.households import households_with_id_number, list_households
 
     with store.read() as session:
         rows = list_households(session)
+        if args.id_number:
+            wanted = households_with_id_number(session, args.id_number)
+            rows = [r for r in rows if r.id in wanted]
     if args.format == "json":
         print(json.dumps([r.as_json() for r in rows], ensure_ascii=False, indent=1))
     elif args.format == "csv":

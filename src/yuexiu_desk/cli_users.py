@@ -9,6 +9,7 @@ import getpass
 import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from yuexiu_desk.errors import UserError
@@ -18,6 +19,9 @@ USER_VARIABLE = "YUEXIU_USER"
 PASSWORD_VARIABLE = "YUEXIU_PASSWORD"
 # For scripts creating accounts: the new account's password (otherwise asked twice at the terminal).
 NEW_PASSWORD_VARIABLE = "YUEXIU_NEW_PASSWORD"
+# For `users recover` (and a keyed station's first `users add`) in a script: the printed recovery key
+# (otherwise asked at the terminal).
+RECOVERY_VARIABLE = "YUEXIU_RECOVERY_KEY"
 
 
 def add_parsers(
@@ -32,6 +36,13 @@ def add_parsers(
     ua.add_argument("login", metavar="NAME", help="登录名")
     ua.add_argument("--role", required=True, help=f"岗位：{roles}")
     ua.add_argument("--name", help="使用人姓名（默认同登录名）")
+    ua.add_argument(
+        "--recovery-sheet",
+        metavar="FILE.pdf",
+        help="第一个账户：把本站的个人信息恢复密钥单写成 PDF（打印后锁入保险柜，删除文件）",
+    )
+    uv = users_sub.add_parser("recover", help="全部站长忘记密码时：用恢复密钥为一个账户设新密码")
+    uv.add_argument("login", metavar="NAME", help="要设新密码的账户（通常是站长）")
     users_sub.add_parser("list", help="列出账户")
     ur = users_sub.add_parser("set-role", help="变更岗位")
     ur.add_argument("login", metavar="NAME")
@@ -56,7 +67,12 @@ def credentials_prompt(store: Any) -> Callable[[], Any]:
         password = os.environ.get(PASSWORD_VARIABLE)
         if password is None:
             password = _ask_secret("密码：")
-        return sign_in(store, login, password)
+        operator = sign_in(store, login, password)
+        if store.new_recovery_code is not None:
+            # An upgraded station's first manager sign-in made its data key: say its recovery key once.
+            print(_recovery_text(store.new_recovery_code), file=sys.stderr)
+            store.new_recovery_code = None
+        return operator
 
     return prompt
 
@@ -110,9 +126,19 @@ def dispatch(store: Any, args: argparse.Namespace) -> int:
         if first:
             if args.role != svc.MANAGER_ROLE:
                 raise UserError(f"第一个账户必须是站长：请用 --role {svc.MANAGER_ROLE}。")
+            from yuexiu_desk.services.keys import has_data_key
+
+            with store.read() as session:
+                code = _recovery_code() if has_data_key(session) else None
+                if code is not None:
+                    svc.check_recovery_code(session, code)
             password = _new_password()
             with store.unit_of_work(operator=_setup_operator()) as session:
-                svc.create_first_manager(session, args.login, name, password)
+                made = svc.create_first_manager(session, args.login, name, password, code)
+            if made.recovery_code:
+                print(_recovery_text(made.recovery_code))
+            if args.recovery_sheet:
+                _write_sheet(store, Path(args.recovery_sheet), made.recovery_code or code or "")
         else:
             with store.unit_of_work() as session:
                 # Checked before asking for the new password: a refusal should not waste the typing.
@@ -123,6 +149,15 @@ def dispatch(store: Any, args: argparse.Namespace) -> int:
             with store.unit_of_work() as session:
                 svc.add_user(session, args.login, name, args.role, password)
         print(f"已添加账户 {args.login}（{name}，{role_label(args.role)}）。")
+        return 0
+    if command == "recover":
+        code = _recovery_code()
+        with store.read() as session:
+            svc.check_recovery_code(session, code)
+        password = _new_password()
+        with store.unit_of_work(operator=_setup_operator()) as session:
+            svc.recover_with_key(session, code, args.login, password)
+        print(f"已用恢复密钥为 {args.login} 设置新密码，请用新密码登录。")
         return 0
     with store.unit_of_work() as session:
         if command == "set-role":
@@ -135,6 +170,33 @@ def dispatch(store: Any, args: argparse.Namespace) -> int:
             svc.reset_password(session, args.login, _new_password())
             print(f"已为 {args.login} 重设密码。")
     return 0
+
+
+def _recovery_code() -> str:
+    code = os.environ.get(RECOVERY_VARIABLE)
+    if code is not None:
+        return code
+    if not _interactive():
+        raise UserError(f"请设置环境变量 {RECOVERY_VARIABLE} 为打印的恢复密钥，或在终端中运行以输入它。")
+    return getpass.getpass("恢复密钥（8 组，每组 4 个字符）：")
+
+
+def _recovery_text(code: str) -> str:
+    return (
+        f"本站个人信息恢复密钥：{code}\n"
+        "全部站长忘记密码时，只有它能打开住户的个人信息（yuexiu-desk users recover 登录名）。"
+        "本系统不保存它：请抄写或打印后锁入保险柜。"
+    )
+
+
+def _write_sheet(store: Any, out: Path, code: str) -> None:
+    from yuexiu_desk.printing.recovery_sheet import write_recovery_sheet
+    from yuexiu_desk.services.station import station_info
+
+    with store.read() as session:
+        info = station_info(session)
+    write_recovery_sheet(out, info.name if info is not None else "本服务站", code, store.clock.now())
+    print(f"恢复密钥单：{out}（打印后请删除该文件）")
 
 
 def _setup_operator() -> Any:

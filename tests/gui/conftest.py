@@ -88,7 +88,7 @@ def scanner_time() -> FakeTime:
 
 @pytest.fixture
 def open_window(
-    qtbot: Any, scanner_time: FakeTime, tmp_path: Path
+    qtbot: Any, scanner_time: FakeTime, tmp_path: Path, grant_demo_keys: Callable[[Store], None]
 ) -> Iterator[Callable[[Store], MainWindow]]:
     """Opens a main window over a store (closed again at the end of the test)."""
     opened: list[MainWindow] = []
@@ -100,6 +100,7 @@ def open_window(
             if has_station:
                 # A window over a station needs someone signed in (else its sign-in dialog would block).
                 store.operator = system_operator("测试")
+                grant_demo_keys(store)
         window = create_main_window(store, scanner_time=scanner_time, labels_dir=tmp_path / "labels")
         qtbot.addWidget(window)
         window.show()

@@ -79,6 +79,19 @@ def test_register_a_household_through_the_dialog(window, demo_store, wait_job, m
     assert row.unit_code is None and len(row.members) == 2
     assert page.proxy.index(0, 3).data() != good and "*" in page.proxy.index(0, 3).data()
 
+    # The numbers are sealed, yet typing a whole one finds its household (the keyed-hash index) ...
+    page.search.setText(good.lower())
+    assert page.proxy.rowCount() == 1 and page.row_at(0).id == row.id
+    assert page.count_label.text() == f"1 / {page.model.rowCount()} 户"
+    page.search.setText(valid_id("42010219990101123"))  # a valid number nobody here has
+    assert page.proxy.rowCount() == 0 and page.count_label.text().startswith("0 /")
+    # ... and a mistyped one says what is wrong instead of silently finding nobody.
+    page.search.setText(good[:-1] + ("1" if good[-1] != "1" else "2"))
+    assert page.proxy.rowCount() == 0
+    assert page.count_label.text().startswith("0 户（") and "校验" in page.count_label.text()
+    page.search.setText("")
+    assert page.proxy.rowCount() == page.model.rowCount()
+
 
 def test_reveal_asks_a_reason_and_is_logged(window, demo_store, wait_job, monkeypatch):
     page = households_page(window)

@@ -4,31 +4,47 @@ role may not do."""
 
 from __future__ import annotations
 
-import sqlite3
-from contextlib import closing
+from pathlib import Path
 from typing import Any
 
 import pytest
 from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication, QDialog
+from PySide6.QtWidgets import QApplication, QDialog, QFileDialog
 
-from yuexiu_desk.domain.access import Operator
+from yuexiu_desk.domain.access import Operator, system_operator
 from yuexiu_desk.domain.billing import Period
-from yuexiu_desk.gui.login import FirstRunDialog, IdleLock, SignInDialog, copy_briefly, sign_in_at_desk
+from yuexiu_desk.gui.login import (
+    FirstRunDialog,
+    IdleLock,
+    RecoveryKeyDialog,
+    SignInDialog,
+    copy_briefly,
+    sign_in_at_desk,
+)
 from yuexiu_desk.paths import StationPaths
-from yuexiu_desk.services import billing, users
+from yuexiu_desk.services import billing, keys, users
 from yuexiu_desk.storage.db import Store
+from yuexiu_desk.storage.fieldcrypt import FieldKeys
+from yuexiu_desk.storage.models import Station
 
 
-def answer_modal(qtbot: Any, act: Any) -> list[QDialog]:
-    """When the next modal dialog is up, let act(dialog) drive it (exec() blocks the test until then)."""
+def answer_modal(qtbot: Any, act: Any, count: int = 1) -> list[QDialog]:
+    """When each of the next count modal dialogs is up, let act(dialog) drive it (exec() blocks the test until
+    then). A failing act closes its dialog, so the test fails (pytest-qt reports the error) instead of hanging."""
     seen: list[QDialog] = []
 
     def poll() -> None:
         dialog = QApplication.activeModalWidget()
         if isinstance(dialog, QDialog) and dialog not in seen:
             seen.append(dialog)
-            act(dialog)
+            if len(seen) < count:
+                # Before act: the next dialog may open inside it (exec() nested in a button's handler).
+                QTimer.singleShot(20, poll)
+            try:
+                act(dialog)
+            except BaseException:
+                dialog.done(QDialog.DialogCode.Rejected)
+                raise
         else:
             QTimer.singleShot(20, poll)
 
@@ -37,38 +53,82 @@ def answer_modal(qtbot: Any, act: Any) -> list[QDialog]:
 
 
 @pytest.fixture
-def new_station(demo_paths: StationPaths, clock) -> Any:
-    """A station with its data but no accounts yet (as after setting it up)."""
-    with closing(sqlite3.connect(demo_paths.database)) as conn:
-        conn.execute("DELETE FROM user_account")
-        conn.commit()
-    store = Store.open(demo_paths, clock)
+def new_station(empty_paths: StationPaths, clock) -> Any:
+    """A station just set up: its row exists, but no account and no data key yet."""
+    store = Store.open(empty_paths, clock)
+    with store.unit_of_work(system_operator("首次设置")) as session:
+        session.add(
+            Station(
+                code="TESTSTN", name="测试服务站", estate_name="测试苑", is_demo=False, created_at=clock.now()
+            )
+        )
     yield store
     store.close()
 
 
-def test_first_run_creates_the_manager_and_signs_them_in(qtbot, new_station: Store) -> None:
-    def fill(dialog: QDialog) -> None:
-        assert isinstance(dialog, FirstRunDialog)
-        dialog.login_edit.setText("zhouzz")
-        dialog.name_edit.setText("周站长")
-        dialog.password_edit.setText("station pass 1")
-        dialog.repeat_edit.setText("station pass 2")
-        dialog.ok_button.click()
-        assert dialog.error_label.text() == "两次输入的密码不一致，请重新输入。" and dialog.isVisible()
-        dialog.password_edit.setText("short")
-        dialog.repeat_edit.setText("short")
-        dialog.ok_button.click()
-        assert "至少 8 个字符" in dialog.error_label.text() and dialog.isVisible()
-        dialog.password_edit.setText("station pass 1")
-        dialog.repeat_edit.setText("station pass 1")
-        dialog.ok_button.click()
+def pdf_text(path: Path) -> str:
+    import pypdfium2
 
-    seen = answer_modal(qtbot, fill)
+    document = pypdfium2.PdfDocument(str(path))
+    try:
+        return "".join(page.get_textpage().get_text_range() for page in document)
+    finally:
+        document.close()
+
+
+def test_first_run_creates_the_manager_and_prints_the_recovery_key(
+    qtbot, new_station: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, messages
+) -> None:
+    sheet = tmp_path / "纸" / "恢复密钥单.pdf"
+    monkeypatch.setattr(QFileDialog, "getSaveFileName", lambda *args, **kwargs: (str(sheet), "PDF (*.pdf)"))
+    shown: dict[str, str] = {}
+
+    def act(dialog: QDialog) -> None:
+        if isinstance(dialog, FirstRunDialog):
+            dialog.login_edit.setText("zhouzz")
+            dialog.name_edit.setText("周站长")
+            dialog.password_edit.setText("station pass 1")
+            dialog.repeat_edit.setText("station pass 2")
+            dialog.ok_button.click()
+            assert dialog.error_label.text() == "两次输入的密码不一致，请重新输入。" and dialog.isVisible()
+            dialog.password_edit.setText("short")
+            dialog.repeat_edit.setText("short")
+            dialog.ok_button.click()
+            assert "至少 8 个字符" in dialog.error_label.text() and dialog.isVisible()
+            dialog.password_edit.setText("station pass 1")
+            dialog.repeat_edit.setText("station pass 1")
+            dialog.ok_button.click()
+            return
+        assert isinstance(dialog, RecoveryKeyDialog)
+        shown["screen"] = dialog.code_label.text()
+        shown["code"] = dialog.recovery_code
+        # Not closable (Escape, the close box) and 完成 disabled until the sheet is said to be kept.
+        assert not dialog.done_button.isEnabled()
+        dialog.reject()
+        assert dialog.isVisible()
+        dialog.print_button.click()
+        shown["printed"] = dialog.printed_label.text()
+        dialog.kept_box.setChecked(True)
+        dialog.done_button.click()
+
+    seen = answer_modal(qtbot, act, count=2)
     operator = sign_in_at_desk(new_station)
-    assert len(seen) == 1
+    assert [type(d) for d in seen] == [FirstRunDialog, RecoveryKeyDialog]
     assert operator == Operator("zhouzz", "周站长", "station_manager")
     assert new_station.operator == operator
+    code = shown["code"]
+    groups = code.split("-")
+    assert len(groups) == 8 and all(len(g) == 4 for g in groups)
+    # On screen and on paper, in the groups a person copies back; the sheet was opened for printing.
+    assert shown["screen"].split() == groups
+    lines = [" ".join(line.split()) for line in pdf_text(sheet).splitlines()]
+    assert "个人信息恢复密钥单" in lines and " ".join(groups[:4]) in lines and " ".join(groups[4:]) in lines
+    assert str(sheet) in shown["printed"] and [u.toLocalFile() for u in messages.opened_urls] == [str(sheet)]
+    # The printed key opens the station's data, as the manager's password does.
+    with new_station.read() as session:
+        by_paper = keys.open_with_recovery_code(session, code)
+        by_password = keys.open_with_password(session, "zhouzz", "station pass 1")
+    assert isinstance(by_password, FieldKeys) and by_paper.data_key == by_password.data_key
     assert users.sign_in(new_station, "zhouzz", "station pass 1").role == "station_manager"
 
 

@@ -14,6 +14,7 @@ from yuexiu_desk.clock import local_date
 from yuexiu_desk.domain.households import SpecialGroup
 from yuexiu_desk.gui.pages.households import LEFT_COLOUR
 from yuexiu_desk.gui.savedialog import to_qdate
+from yuexiu_desk.services import people
 from yuexiu_desk.services.members import LEASEHOLDER_CANNOT_LEAVE
 from yuexiu_desk.storage.models import HouseholdMember, MemberChange
 
@@ -188,9 +189,9 @@ def test_change_employer_income_and_flags(window, demo_store, wait_job, messages
     assert any(t.startswith("年收入（元）") and t.endswith("→ 45,678.90") for t in texts)
     assert any(t.startswith("特殊群体") for t in texts)
     with demo_store.read() as session:
-        stored = session.get(HouseholdMember, member.id)
-        assert stored.annual_income_fen == 4_567_890
-        assert stored.disabled is (SpecialGroup.DISABLED not in current.groups)
+        values = people.unsealed(session.get(HouseholdMember, member.id))
+        assert values.income_fen == 4_567_890
+        assert (SpecialGroup.DISABLED in values.groups) is (SpecialGroup.DISABLED not in current.groups)
     ids = [page.member_model.index(r, ID_COLUMN).data() for r in range(page.member_model.rowCount())]
     assert all("*" in i for i in ids)  # still masked after the refresh
 

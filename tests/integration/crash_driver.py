@@ -89,6 +89,7 @@ def _build(work: Path) -> dict[str, Path]:
         leased.mkdir(parents=True)
         shutil.copy2(vacant / "station.sqlite3", leased / "station.sqlite3")
         store = Store.open(StationPaths(leased), FixedClock(g.FIXTURE_NOW))
+        g.open_fixture_keys(store)
         try:
             with store.unit_of_work(system_operator("准备")) as session:
                 import_households(session, ledger, "准备")
@@ -159,7 +160,14 @@ def _child(argv: list[str], marker_fd: int, seed: int) -> None:
     # Signing in is its own transaction (it records the login): skipped here, so that the states a kill may
     # leave are exactly the command's before and after. The CLI's sign-in is tested on its own.
     users_service.has_accounts = lambda session: True  # type: ignore[assignment]
-    users_service.sign_in = lambda store, login, password: system_operator("压力测试")  # type: ignore[assignment]
+
+    def sign_in(store: Any, login: str, password: str) -> Any:
+        import generate
+
+        generate.open_fixture_keys(store)  # what a sign-in unlocks, read without writing
+        return system_operator("压力测试")
+
+    users_service.sign_in = sign_in  # type: ignore[assignment]
     fixed = clock.FixedClock(datetime(2026, 11, 20, 2, 0, tzinfo=UTC))
     clock.SystemClock.now = lambda self: fixed.now()  # type: ignore[method-assign]
 

@@ -56,10 +56,19 @@ def sign_in_without_writing(monkeypatch: pytest.MonkeyPatch, role: str) -> None:
     """The CLI's sign-in records the login (a write of its own, which a full disk refuses too: see
     test_sign_in_on_a_full_disk_says_so). To reach the command's own transaction, sign in without it."""
     from yuexiu_desk.domain.access import Operator
-    from yuexiu_desk.services import users
+    from yuexiu_desk.services import keys, users
 
     monkeypatch.setattr(users, "has_accounts", lambda session: True)
-    monkeypatch.setattr(users, "sign_in", lambda store, login, password: Operator(login, login, role))
+
+    def sign_in(store: Any, login: str, password: str) -> Operator:
+        # What the sign-in unlocks (the demo manager's slot, which fixture stations have too), unwritten.
+        with store.read() as session:
+            found = keys.open_with_password(session, users.DEMO_LOGIN, users.DEMO_PASSWORD)
+        assert not isinstance(found, str), found
+        store.set_keys(found)
+        return Operator(login, login, role)
+
+    monkeypatch.setattr(users, "sign_in", sign_in)
 
 
 def fill_the_disk(monkeypatch: pytest.MonkeyPatch) -> None:

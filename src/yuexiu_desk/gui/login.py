@@ -7,16 +7,20 @@ The lock screen shows the station and the login only: no personal data is on scr
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal, Slot
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, QUrl, Signal, Slot
+from PySide6.QtGui import QDesktopServices, QFont, QGuiApplication
 from PySide6.QtWidgets import (
     QApplication,
+    QCheckBox,
     QDialog,
     QDialogButtonBox,
+    QFileDialog,
     QFormLayout,
     QLabel,
     QLineEdit,
+    QPushButton,
     QVBoxLayout,
     QWidget,
 )
@@ -105,10 +109,14 @@ class FirstRunDialog(QDialog):
         )
         try:
             with self.store.unit_of_work(system_operator("首次设置")) as session:
-                self.operator = users.create_first_manager(session, login, name, password)
+                first = users.create_first_manager(session, login, name, password)
         except UserError as exc:
             self._fail(exc.message)
             return
+        self.operator = first.operator
+        self.store.set_keys(first.keys)
+        # The recovery key exists only now, in memory: it is shown and printed before the desk opens.
+        RecoveryKeyDialog(self.store, first.recovery_code, self).exec()
         self.accept()
 
     def _fail(self, message: str) -> None:
@@ -117,6 +125,76 @@ class FirstRunDialog(QDialog):
         self.password_edit.clear()
         self.repeat_edit.clear()
         self.password_edit.setFocus()
+
+
+class RecoveryKeyDialog(QDialog):
+    """The station's recovery key, shown once when the data key is made: print the sheet, lock it away.
+
+    It cannot be closed until the clerk confirms the sheet is printed and kept: the key is nowhere else.
+    """
+
+    def __init__(self, store: Store, recovery_code: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.store = store
+        self.recovery_code = recovery_code
+        with store.read() as session:
+            info = station_info(session)
+        self.station_name = info.name if info is not None else "本服务站"
+        self.setWindowTitle("个人信息恢复密钥")
+        self.setMinimumWidth(520)
+        intro = QLabel(
+            "住户的身份证号、电话、收入和残疾等信息已加密保存。下面是本站的<b>恢复密钥</b>："
+            "全部站长都忘记密码时，只有它能打开这些数据。本系统不保存它，请现在打印并锁入保险柜。"
+        )
+        intro.setWordWrap(True)
+        groups = recovery_code.split("-")
+        self.code_label = QLabel("  ".join(groups[:4]) + "\n" + "  ".join(groups[4:]))
+        font = QFont("monospace")
+        font.setStyleHint(QFont.StyleHint.Monospace)
+        font.setPointSize(16)
+        font.setBold(True)
+        self.code_label.setFont(font)
+        self.code_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.print_button = QPushButton("打印恢复密钥单…")
+        self.print_button.clicked.connect(self.print_sheet)
+        self.printed_label = QLabel()
+        self.printed_label.setWordWrap(True)
+        self.kept_box = QCheckBox("我已打印恢复密钥单，并已锁入保险柜")
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok)
+        self.done_button = buttons.button(QDialogButtonBox.StandardButton.Ok)
+        self.done_button.setText("完成")
+        self.done_button.setEnabled(False)
+        self.kept_box.toggled.connect(self.done_button.setEnabled)
+        buttons.accepted.connect(self.accept)
+        layout = QVBoxLayout(self)
+        layout.addWidget(intro)
+        layout.addWidget(self.code_label)
+        layout.addWidget(self.print_button)
+        layout.addWidget(self.printed_label)
+        layout.addWidget(self.kept_box)
+        layout.addWidget(buttons)
+
+    def print_sheet(self) -> Path | None:
+        from yuexiu_desk.printing.recovery_sheet import write_recovery_sheet
+
+        suggested = Path.home() / "恢复密钥单.pdf"
+        chosen, _filter = QFileDialog.getSaveFileName(self, "保存恢复密钥单", str(suggested), "PDF (*.pdf)")
+        if not chosen:
+            return None
+        out = Path(chosen) if chosen.lower().endswith(".pdf") else Path(chosen + ".pdf")
+        try:
+            write_recovery_sheet(out, self.station_name, self.recovery_code, self.store.clock.now())
+        except UserError as exc:
+            self.printed_label.setText(exc.message)
+            return None
+        self.printed_label.setText(f"已生成 {out}，请打印后删除该文件（不要留在电脑或 U 盘里）。")
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(out)))
+        return out
+
+    def reject(self) -> None:
+        # Escape or the window's close button: only once the sheet is kept (the key is shown only now).
+        if self.kept_box.isChecked():
+            super().reject()
 
 
 class SignInDialog(QDialog):
@@ -199,6 +277,10 @@ def sign_in_at_desk(store: Store, parent: QWidget | None = None) -> Operator | N
     if dialog.exec() != QDialog.DialogCode.Accepted:
         return None
     store.operator = dialog.operator
+    if store.new_recovery_code is not None:
+        # An upgraded station's first manager sign-in made its data key: its recovery key is shown once.
+        RecoveryKeyDialog(store, store.new_recovery_code, parent).exec()
+        store.new_recovery_code = None
     return dialog.operator
 
 
@@ -280,6 +362,8 @@ class DeskLock:
         self._hidden = [w for w in QApplication.topLevelWidgets() if w.isVisible()]
         for window in self._hidden:
             window.hide()
+        # While locked the data key leaves memory; unlocking signs in again and reopens it.
+        self.store.forget_keys()
         self.dialog = SignInDialog(self.store, locked_login=self.store.operator.login)
         self.dialog.setWindowModality(Qt.WindowModality.ApplicationModal)
         self.dialog.finished.connect(self._finished)

@@ -178,7 +178,7 @@ def add_complaint(
         operator=operator,
         updated_at=session.info["clock"].now(),
     )
-    people.store_complainant(complaint, name, phone_number)
+    people.store_complainant(session, complaint, name, phone_number)
     session.add(complaint)
     session.flush()
     return get_complaint(session, complaint.number)

@@ -38,6 +38,7 @@ from yuexiu_desk.domain.repairs import (
     WorkOrderChannel,
     WorkOrderStatus,
 )
+from yuexiu_desk.services import people
 from yuexiu_desk.storage.billing_models import Counter
 from yuexiu_desk.storage.models import Building, Station, Unit
 from yuexiu_desk.storage.repair_models import Complaint, ComplaintNote, WorkOrder, WorkOrderEvent
@@ -408,16 +409,15 @@ def _complaints(session: Session, rng: random.Random, units: list[_Unit], now: d
         )
         unit = rng.choice(units) if category is not ComplaintCategory.SUGGESTION else None
         due = rules.due(category, received)
+        content = rng.choice(_COMPLAINT_TEXTS[category])
+        name = "" if anonymous else rng.choice(_SURNAMES) + rng.choice(("女士", "先生", "阿姨", "师傅"))
+        phone = "" if anonymous else f"1{rng.choice('3578')}{rng.randrange(10**9):09d}"
         complaint = Complaint(
             id=uuid.uuid4(),
             number=f"{code}-TS{year}-{numbers[year]:04d}",
             channel=channel.value,
             category=category.value,
-            content=rng.choice(_COMPLAINT_TEXTS[category]),
-            complainant_name=""
-            if anonymous
-            else rng.choice(_SURNAMES) + rng.choice(("女士", "先生", "阿姨", "师傅")),
-            complainant_phone="" if anonymous else f"1{rng.choice('3578')}{rng.randrange(10**9):09d}",
+            content=content,
             unit_id=None if unit is None else unit.id,
             handler=rng.choice(("周管家", "吴站长", "郑管家")),
             status=ComplaintStatus.RECEIVED.value,
@@ -429,6 +429,7 @@ def _complaints(session: Session, rng: random.Random, units: list[_Unit], now: d
             operator=DEMO_OPERATOR,
             updated_at=now,
         )
+        people.store_complainant(session, complaint, name, phone)
         complaints.append(complaint)
         handled = received + (due - received) * rng.uniform(0.1, 0.6)
         if handled > now:

@@ -18,7 +18,6 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from yuexiu_desk.domain.households import SpecialGroup
 from yuexiu_desk.domain.identity import IdKind, Sex
 from yuexiu_desk.domain.leases import CURRENT_STATUSES, LeaseStatus, RentTier, add_months
 from yuexiu_desk.domain.money import format_yuan
@@ -88,12 +87,7 @@ def _leaseholder(record: _Record) -> HouseholdMember | None:
 
 
 def _groups(member: HouseholdMember) -> str:
-    flags = [
-        (member.elderly_alone, SpecialGroup.ELDERLY_ALONE),
-        (member.disabled, SpecialGroup.DISABLED),
-        (member.mobility_impaired, SpecialGroup.MOBILITY_IMPAIRED),
-    ]
-    return "、".join(group.label for flag, group in flags if flag)
+    return "、".join(group.label for group in people.special_groups(member))
 
 
 # Every record value a form definition may name as a field's source, and how it is worded on paper.
@@ -151,7 +145,7 @@ MEMBER_SOURCES: dict[str, Callable[[HouseholdMember], str]] = {
     "member.phone_masked": people.masked_phone,
     "member.employer": lambda m: m.employer,
     "member.annual_income": lambda m: (
-        format_yuan(m.annual_income_fen) if m.annual_income_fen is not None else ""
+        format_yuan(income) if (income := people.income_fen(m)) is not None else ""
     ),
     "member.groups": _groups,
 }

@@ -71,9 +71,10 @@ from yuexiu_desk.export.household_template import (
     YES,
     TemplateColumn,
 )
-from yuexiu_desk.services import audit
+from yuexiu_desk.services import audit, people
 from yuexiu_desk.services.access import require
 from yuexiu_desk.services.households import HouseholdInput, MemberInput, register_household
+from yuexiu_desk.services.keys import session_keys
 from yuexiu_desk.services.leases import SignLease, record_filing, sign_lease
 from yuexiu_desk.storage.bulk import execute_many, new_ids, page_cache, stored_value
 from yuexiu_desk.storage.db import require_station
@@ -1069,13 +1070,15 @@ def _active_leases(session: Session) -> dict[uuid.UUID, tuple[str, date, date]]:
 def _registered_id_numbers(session: Session, numbers: set[str]) -> set[str]:
     """Which of these people are current members of a household already (the check register_household
     makes one person at a time through services.people)."""
-    wanted = sorted(numbers)
+    number_of = people.id_number_indexes(session, numbers)
+    wanted = sorted(number_of)
     found: set[str] = set()
     for start in range(0, len(wanted), _CHUNK):
         found.update(
-            session.scalars(
-                select(HouseholdMember.id_number).where(
-                    HouseholdMember.id_number.in_(wanted[start : start + _CHUNK]),
+            number_of[index]
+            for index in session.scalars(
+                select(HouseholdMember.id_number_index).where(
+                    HouseholdMember.id_number_index.in_(wanted[start : start + _CHUNK]),
                     HouseholdMember.left_on.is_(None),
                 )
             )
@@ -1189,13 +1192,11 @@ _MEMBER_FIELDS = (
     "sex",
     "birth_date",
     "id_kind",
-    "id_number",
-    "phone",
+    "id_number_sealed",
+    "id_number_index",
+    "phone_sealed",
     "employer",
-    "annual_income_fen",
-    "elderly_alone",
-    "disabled",
-    "mobility_impaired",
+    "profile_sealed",
     "joined_on",
 )
 _LEASE_FIELDS = (
@@ -1247,11 +1248,7 @@ def _write_in_bulk(session: Session, plan: list[_Household], operator: str, toda
     )
     occupied = UnitStatus.OCCUPIED.value
     active = LeaseStatus.ACTIVE.value
-    elderly, disabled, mobility = (
-        SpecialGroup.ELDERLY_ALONE,
-        SpecialGroup.DISABLED,
-        SpecialGroup.MOBILITY_IMPAIRED,
-    )
+    keys = session_keys(session)
     household_ids = iter(new_ids(len(plan)))
     member_ids = iter(new_ids(sum(len(h.members) for h in plan)))
     lease_ids = iter(new_ids(len(plan)))
@@ -1273,8 +1270,11 @@ def _write_in_bulk(session: Session, plan: list[_Household], operator: str, toda
         for position, m in enumerate(h.members, start=1):
             assert m.name and m.relation and m.ident
             member_id = next(member_ids)
-            ident, groups = m.ident, m.groups
-            # id_number and phone as services.people.store_* write them; keep the two in step.
+            ident = m.ident
+            # Sealed as services.people.store_* seal them (the same function makes the values).
+            sealed = people.sealed_member_values(
+                keys, member_id, ident.number, m.phone or "", m.income_fen, frozenset(m.groups)
+            )
             members.append(
                 (
                     member_id,
@@ -1286,13 +1286,11 @@ def _write_in_bulk(session: Session, plan: list[_Household], operator: str, toda
                     ident.sex.value,
                     ident.birth_date.isoformat(),
                     ident.kind.value,
-                    ident.number,
-                    m.phone or "",
+                    sealed["id_number_sealed"],
+                    sealed["id_number_index"],
+                    sealed["phone_sealed"],
                     m.employer,
-                    m.income_fen,
-                    elderly in groups,
-                    disabled in groups,
-                    mobility in groups,
+                    sealed["profile_sealed"],
                     joined_on,
                 )
             )

@@ -95,14 +95,11 @@ def register_household(session: Session, data: HouseholdInput) -> uuid.UUID:
             birth_date=ident.birth_date,
             id_kind=ident.kind.value,
             employer=m.employer.strip(),
-            annual_income_fen=income,
-            elderly_alone=SpecialGroup.ELDERLY_ALONE in m.groups,
-            disabled=SpecialGroup.DISABLED in m.groups,
-            mobility_impaired=SpecialGroup.MOBILITY_IMPAIRED in m.groups,
             joined_on=today,
         )
-        people.store_id_number(member, ident.number)
-        people.store_phone(member, phone)
+        people.store_id_number(session, member, ident.number)
+        people.store_phone(session, member, phone)
+        people.store_profile(session, member, income, frozenset(m.groups))
         household.members.append(member)
     check_composition(relations)
     session.add(household)
@@ -156,15 +153,11 @@ class HouseholdRow:
         }
 
 
-def _groups(member: HouseholdMember) -> list[SpecialGroup]:
-    found = []
-    if member.elderly_alone:
-        found.append(SpecialGroup.ELDERLY_ALONE)
-    if member.disabled:
-        found.append(SpecialGroup.DISABLED)
-    if member.mobility_impaired:
-        found.append(SpecialGroup.MOBILITY_IMPAIRED)
-    return found
+def households_with_id_number(session: Session, text: str) -> set[uuid.UUID]:
+    """The households anyone with this ID number belongs or belonged to: the search by ID number. The numbers
+    are sealed, so it goes through their keyed hash (services.people); a 15-digit number is converted first."""
+    number = parse_id_number(text).number
+    return {m.household_id for m in people.members_by_id_number(session, number)}
 
 
 def list_households(session: Session) -> list[HouseholdRow]:
@@ -198,7 +191,7 @@ def list_households(session: Session) -> list[HouseholdRow]:
                         m.birth_date,
                         people.masked_id_number(m),
                         people.masked_phone(m),
-                        _groups(m),
+                        people.special_groups(m),
                     )
                     for m in current
                 ],

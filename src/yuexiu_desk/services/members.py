@@ -77,14 +77,7 @@ class ChangeKind(StrEnum):
 
 
 def _groups(member: HouseholdMember) -> frozenset[SpecialGroup]:
-    found = set()
-    if member.elderly_alone:
-        found.add(SpecialGroup.ELDERLY_ALONE)
-    if member.disabled:
-        found.add(SpecialGroup.DISABLED)
-    if member.mobility_impaired:
-        found.add(SpecialGroup.MOBILITY_IMPAIRED)
-    return frozenset(found)
+    return frozenset(people.special_groups(member))
 
 
 def groups_text(groups: Iterable[SpecialGroup]) -> str:
@@ -136,7 +129,7 @@ def _view(member: HouseholdMember) -> MemberView:
         id_number_masked=people.masked_id_number(member),
         phone_masked=people.masked_phone(member),
         employer=member.employer,
-        annual_income_fen=member.annual_income_fen,
+        annual_income_fen=people.income_fen(member),
         groups=_groups(member),
         joined_on=member.joined_on,
         left_on=member.left_on,
@@ -226,14 +219,15 @@ def member_history(session: Session, household_id: uuid.UUID) -> list[ChangeRow]
             member_id=change.member_id,
             member_name=name,
             kind=ChangeKind(change.kind),
-            old_value=change.old_value,
-            new_value=change.new_value,
+            old_value=values[0],
+            new_value=values[1],
             effective_on=change.effective_on,
             reason=change.reason,
             operator=change.operator,
             created_at=change.created_at,
         )
         for change, name in rows
+        for values in [people.change_values(change)]
     ]
 
 
@@ -328,19 +322,21 @@ def _record(
     old: str = "",
     new: str = "",
 ) -> None:
-    session.add(
-        MemberChange(
-            household_id=member.household_id,
-            member_id=member.id,
-            kind=kind.value,
-            old_value=old,
-            new_value=new,
-            effective_on=effective_on,
-            reason=reason,
-            operator=operator,
-            created_at=session.info["clock"].now(),
-        )
+    change = MemberChange(
+        household_id=member.household_id,
+        member_id=member.id,
+        kind=kind.value,
+        old_value=old,
+        new_value=new,
+        effective_on=effective_on,
+        reason=reason,
+        operator=operator,
+        created_at=session.info["clock"].now(),
     )
+    if kind in (ChangeKind.INCOME, ChangeKind.FLAGS):
+        # Income and health/disability flags are personal data, in the history as in the member row.
+        people.store_change_values(session, change, old, new)
+    session.add(change)
 
 
 # ---- the three changes -------------------------------------------------------------------------------
@@ -399,14 +395,11 @@ def add_member(
         birth_date=ident.birth_date,
         id_kind=ident.kind.value,
         employer=employer,
-        annual_income_fen=income,
-        elderly_alone=SpecialGroup.ELDERLY_ALONE in data.groups,
-        disabled=SpecialGroup.DISABLED in data.groups,
-        mobility_impaired=SpecialGroup.MOBILITY_IMPAIRED in data.groups,
         joined_on=effective_on,
     )
-    people.store_id_number(member, ident.number)
-    people.store_phone(member, phone)
+    people.store_id_number(session, member, ident.number)
+    people.store_phone(session, member, phone)
+    people.store_profile(session, member, income, frozenset(data.groups))
     session.add(member)
     session.flush()
     _record(session, member, ChangeKind.JOINED, effective_on, clean_reason, operator, new=relation)
@@ -482,8 +475,9 @@ def change_member(
     changes: list[tuple[ChangeKind, str, str]] = []
     if new_employer is not None and new_employer != member.employer:
         changes.append((ChangeKind.EMPLOYER, member.employer, new_employer))
-    if annual_income is not None and new_income != member.annual_income_fen:
-        old_income = "" if member.annual_income_fen is None else str(member.annual_income_fen)
+    current_income = people.income_fen(member)
+    if annual_income is not None and new_income != current_income:
+        old_income = "" if current_income is None else str(current_income)
         changes.append((ChangeKind.INCOME, old_income, "" if new_income is None else str(new_income)))
     old_groups = _groups(member)
     if new_groups is not None and new_groups != old_groups:
@@ -495,12 +489,13 @@ def change_member(
         _record(session, member, kind, effective_on, clean_reason, operator, old=old, new=new)
     if new_employer is not None:
         member.employer = new_employer
-    if annual_income is not None:
-        member.annual_income_fen = new_income
-    if new_groups is not None:
-        member.elderly_alone = SpecialGroup.ELDERLY_ALONE in new_groups
-        member.disabled = SpecialGroup.DISABLED in new_groups
-        member.mobility_impaired = SpecialGroup.MOBILITY_IMPAIRED in new_groups
+    if annual_income is not None or new_groups is not None:
+        people.store_profile(
+            session,
+            member,
+            new_income if annual_income is not None else current_income,
+            new_groups if new_groups is not None else old_groups,
+        )
     household.updated_at = session.info["clock"].now()
     session.flush()
     kinds = [kind for kind, _old, _new in changes]

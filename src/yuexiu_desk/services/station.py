@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -15,6 +15,7 @@ from stdnum.iso7064 import mod_11_2
 from yuexiu_desk.clock import Clock, local_date
 from yuexiu_desk.domain.access import system_operator
 from yuexiu_desk.domain.billing import Period
+from yuexiu_desk.domain.households import SpecialGroup
 from yuexiu_desk.domain.leases import LeaseStatus, RentTier, add_months, lease_end, monthly_rent_fen
 from yuexiu_desk.domain.units import TRANSITIONS, UnitCode, UnitStatus
 from yuexiu_desk.errors import EnvironmentProblem, UserError
@@ -43,6 +44,8 @@ class StationInfo:
     is_demo: bool
     units: int
     gross_area_hundredths: int
+    # Only from building the demo: its recovery key (services.keys), shown once to the person who built it.
+    recovery_code: str = ""
 
 
 def station_info(session: Session) -> StationInfo | None:
@@ -97,6 +100,10 @@ def create_demo_station(session: Session, seed: int = 194) -> StationInfo:
     session.add(station)
     session.flush()
     session.info["station_id"] = station.id
+    from yuexiu_desk.services import keys
+
+    # The data key first: the households below are sealed with it, the accounts at the end get its slots.
+    new_key = keys.create_data_key(session)
     units: list[Unit] = []
     for number, (floors, entrances) in DEMO_LAYOUT.items():
         building = Building(
@@ -153,7 +160,7 @@ def create_demo_station(session: Session, seed: int = 194) -> StationInfo:
     install_demo_accounts(session)
     info = station_info(session)
     assert info is not None
-    return info
+    return replace(info, recovery_code=new_key.recovery_code)
 
 
 CHANGE_REASONS = {
@@ -357,16 +364,17 @@ def _demo_households(session: Session, occupied: list[Unit], rng: random.Random)
                 birth_date=birth,
                 id_kind="resident",
                 employer="退休" if birth.year < 1966 else rng.choice(_EMPLOYERS),
-                annual_income_fen=rng.randint(8000, 48000) * 100
-                if relation != "子女" or birth.year < 2008
-                else None,
-                elderly_alone=elderly,
-                disabled=rng.random() < 0.05 and relation == "本人",
-                mobility_impaired=(elderly and unit.floor == 1) or rng.random() < 0.02,
                 joined_on=today,
             )
-            people.store_id_number(member, _demo_id_number(rng, birth, male))
-            people.store_phone(member, f"138{position:04d}{index:04d}" if relation == "本人" else "")
+            income = rng.randint(8000, 48000) * 100 if relation != "子女" or birth.year < 2008 else None
+            groups = {SpecialGroup.ELDERLY_ALONE} if elderly else set()
+            if rng.random() < 0.05 and relation == "本人":
+                groups.add(SpecialGroup.DISABLED)
+            if (elderly and unit.floor == 1) or rng.random() < 0.02:
+                groups.add(SpecialGroup.MOBILITY_IMPAIRED)
+            people.store_id_number(session, member, _demo_id_number(rng, birth, male))
+            people.store_phone(session, member, f"138{position:04d}{index:04d}" if relation == "本人" else "")
+            people.store_profile(session, member, income, frozenset(groups))
             household.members.append(member)
         session.add(household)
         # Staggered three-year leases: some end within months (renewal due), a few are freshly signed.

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from argon2 import PasswordHasher
 
     from yuexiu_desk.storage.db import Store
+    from yuexiu_desk.storage.fieldcrypt import FieldKeys
 
 MANAGER_ROLE = "station_manager"
 MIN_PASSWORD_LENGTH = 8
@@ -49,6 +50,16 @@ DEMO_ACCOUNTS = (
     ("safety", "刘安全", "safety_officer"),
 )
 DEMO_LOGIN = DEMO_ACCOUNTS[0][0]
+
+
+@dataclass(frozen=True)
+class FirstManager:
+    """The new station's manager, signed in, with the data key made for the station and its recovery key
+    (shown once and printed: services.keys)."""
+
+    operator: Operator
+    keys: FieldKeys
+    recovery_code: str
 
 
 class SignInFailed(UserError):
@@ -153,16 +164,47 @@ def _add(session: Session, login: str, name: str, role: str, password: str, cloc
         )
     )
     session.flush()
+    _give_slot(session, login, password)
     return Operator(login, name.strip(), role)
 
 
-def create_first_manager(session: Session, login: str, name: str, password: str) -> Operator:
-    """The station manager account of a new station; refused once any account exists."""
+def _give_slot(session: Session, login: str, password: str) -> None:
+    """Wrap the station's data key for this account's (new) password, so signing in opens personal data.
+    The session's own key is used (the manager's, or a builder's); without one nothing is saved."""
+    from yuexiu_desk.services import keys
+
+    if keys.has_data_key(session):
+        keys.wrap_for_account(session, keys.session_keys(session), login, password)
+
+
+NEEDS_RECOVERY_CODE = (
+    "本站已有个人信息密钥（建站时打印了恢复密钥）：请在命令行运行 "
+    "yuexiu-desk users add 登录名 --role station_manager，按提示输入恢复密钥来创建站长账户。"
+)
+
+
+def create_first_manager(
+    session: Session, login: str, name: str, password: str, recovery_code: str | None = None
+) -> FirstManager:
+    """The station manager account of a new station, with the station's data key and its recovery key;
+    refused once any account exists. A station whose key was made before any account (one built for the
+    desk, such as the demo) is opened with its recovery key instead: recovery_code is then "" in the result."""
+    from yuexiu_desk.services import keys
+
     if has_accounts(session):
         raise UserError("本站已有账户：新账户须由站长登录后添加。")
+    _check_new_account(session, login, name, MANAGER_ROLE, password)
+    if keys.has_data_key(session):
+        if recovery_code is None:
+            raise UserError(NEEDS_RECOVERY_CODE)
+        data_keys, shown = keys.open_with_recovery_code(session, recovery_code), ""
+        keys.give_keys(session, data_keys)
+    else:
+        new_key = keys.create_data_key(session)
+        data_keys, shown = new_key.keys, new_key.recovery_code
     operator = _add(session, login, name, MANAGER_ROLE, password, _clock(session))
     audit.record(session, login, "user_add", login, {"role": MANAGER_ROLE, "first": True})
-    return operator
+    return FirstManager(operator, data_keys, shown)
 
 
 def add_user(session: Session, login: str, name: str, role: str, password: str) -> Operator:
@@ -206,6 +248,7 @@ def change_password(session: Session, login: str, old_password: str, new_passwor
         raise UserError("原密码不对，密码没有修改。") from None
     check_password_rules(login, new_password)
     account.password_hash = _hasher(session).hash(new_password)
+    _give_slot(session, login, new_password)
     audit.record(session, login, "password_reset", login, {"by": "self"})
 
 
@@ -217,7 +260,30 @@ def reset_password(session: Session, login: str, new_password: str) -> None:
     account.password_hash = _hasher(session).hash(new_password)
     account.failed_logins = 0
     account.retry_after = None
+    _give_slot(session, login, new_password)
     audit.record(session, "", "password_reset", login, {"by": "manager"})
+
+
+def check_recovery_code(session: Session, code: str) -> None:
+    """Refuse a wrong recovery key before anything else is asked for."""
+    from yuexiu_desk.services import keys
+
+    keys.open_with_recovery_code(session, code)
+
+
+def recover_with_key(session: Session, code: str, login: str, new_password: str) -> None:
+    """Every manager forgot their password: the printed recovery key opens the data and gives this account a
+    new password (and its key slot). Nothing is lost; the audit log records it."""
+    from yuexiu_desk.services import keys
+
+    data_keys = keys.open_with_recovery_code(session, code)
+    account = _account(session, login)
+    check_password_rules(login, new_password)
+    account.password_hash = _hasher(session).hash(new_password)
+    account.failed_logins = 0
+    account.retry_after = None
+    keys.wrap_for_account(session, data_keys, login, new_password)
+    audit.record(session, "", "password_reset", login, {"by": "recovery_key"})
 
 
 def attempt_sign_in(session: Session, login: str, password: str, *, record: bool = True) -> Operator | str:
@@ -274,7 +340,34 @@ def sign_in(store: Store, login: str, password: str) -> Operator:
             outcome = attempt_sign_in(session, login, password)
     if isinstance(outcome, str):
         raise SignInFailed(outcome)
+    _unlock(store, outcome, password)
     return outcome
+
+
+def _unlock(store: Store, operator: Operator, password: str) -> None:
+    """Give the store the signed-in account's data key: opened at the first personal value (Argon2id and the
+    cipher cost time the desk's start should not pay), or made now for an upgraded station's manager."""
+    from yuexiu_desk.services import keys
+
+    def opener() -> FieldKeys | str:
+        with store.read() as session:
+            return keys.open_with_password(session, operator.login, password)
+
+    store.unlock(opener)
+    if operator.role != MANAGER_ROLE or store.read_only_reason is not None:
+        return
+    with store.read() as session:
+        if keys.has_data_key(session):
+            return
+    # A station from before encryption: its first manager sign-in makes the key, wraps it for this
+    # manager, prints a recovery key and seals the values migration 0011 set aside.
+    with store.unit_of_work(operator) as session:
+        new_key = keys.create_data_key(session)
+        keys.wrap_for_account(session, new_key.keys, operator.login, password)
+        keys.seal_waiting_values(session, new_key.keys)
+    store.set_keys(new_key.keys)
+    store.new_recovery_code = new_key.recovery_code
+    store.checkpoint()
 
 
 def install_demo_accounts(session: Session) -> None:
@@ -282,6 +375,7 @@ def install_demo_accounts(session: Session) -> None:
     # The cheapest allowed cost: the demo is rebuilt by every test run; real stations keep the default.
     set_hash_parameters(session, FLOOR)
     clock = _clock(session)
+    # The builder made the data key (services.station); each account gets its slot in _add.
     for login, name, role in DEMO_ACCOUNTS:
         _add(session, login, name, role, DEMO_PASSWORD, clock)
 

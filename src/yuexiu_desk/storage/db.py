@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, Engine, create_engine, event, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -26,9 +26,14 @@ from yuexiu_desk.storage.backup import backup_database
 from yuexiu_desk.storage.migrate import SCHEMA_HEAD, current_revision, known_revisions, upgrade
 from yuexiu_desk.storage.models import Station
 
+if TYPE_CHECKING:
+    from yuexiu_desk.storage.fieldcrypt import FieldKeys
+
 log = logging.getLogger(__name__)
 
 DEFAULT_OPERATOR = "station"
+# session.info key of the callable giving the data key (services.keys.session_keys reads it).
+KEYS_KEY = "field_keys"
 SQLITE_MAGIC = b"SQLite format 3\x00"
 BUSY_TIMEOUT_MS = 5000
 
@@ -43,6 +48,9 @@ def _set_pragmas(dbapi_connection: sqlite3.Connection, connection_record: Any) -
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=FULL")
+    # Deleted and overwritten content (a replaced sealed value, the plain values sealed after an upgrade) is
+    # zeroed on disk rather than left in free pages.
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.close()
 
 
@@ -130,6 +138,14 @@ class Store:
         self.sign_in_prompt: Callable[[], Operator] | None = None
         # Set when the database failed a health check: every unit of work is refused with this sentence.
         self.read_only_reason: str | None = None
+        # The data key of personal data (storage.fieldcrypt), opened from the signed-in account's key slot.
+        # Signing in leaves an opener, run at the first personal value: the desk's start does not pay for it.
+        self._keys: FieldKeys | None = None
+        self._key_opener: Callable[[], FieldKeys | str] | None = None
+        # Why there is no key (no slot for this account, no key for the station yet), said when one is needed.
+        self.keys_note: str | None = None
+        # A recovery key created at this sign-in (an upgraded station's first): the desk and CLI show it once.
+        self.new_recovery_code: str | None = None
 
     @classmethod
     def open(cls, paths: StationPaths, clock: Clock | None = None, *, checked: bool = False) -> Store:
@@ -185,9 +201,37 @@ class Store:
         with self._sessions() as session:
             session.info["clock"] = self.clock
             session.info[OPERATOR_KEY] = self.operator
+            session.info[KEYS_KEY] = self._field_keys
             if self.operator is None and self.sign_in_prompt is not None:
                 session.info[SIGN_IN_KEY] = self._prompt_once
             yield session
+
+    def unlock(self, opener: Callable[[], FieldKeys | str]) -> None:
+        """Someone signed in: their data key is opened by opener (or a sentence why not) when first needed."""
+        self._keys, self._key_opener, self.keys_note = None, opener, None
+
+    def set_keys(self, keys: FieldKeys | None) -> None:
+        self._keys, self._key_opener, self.keys_note = keys, None, None
+
+    def forget_keys(self) -> None:
+        self.set_keys(None)
+
+    def _field_keys(self) -> FieldKeys | str | None:
+        if (
+            self._keys is None
+            and self._key_opener is None
+            and self.operator is None
+            and self.sign_in_prompt is not None
+        ):
+            self._prompt_once()
+        if self._keys is None and self._key_opener is not None:
+            opener, self._key_opener = self._key_opener, None
+            found = opener()
+            if isinstance(found, str):
+                self.keys_note = found
+            else:
+                self._keys = found
+        return self._keys if self._keys is not None else self.keys_note
 
     def _prompt_once(self) -> Operator:
         assert self.sign_in_prompt is not None
@@ -209,10 +253,16 @@ class Store:
             # The name recorded as 经办人 on what this action writes; the checks use the operator itself.
             session.info["operator"] = operator.name if operator is not None else DEFAULT_OPERATOR
             session.info[OPERATOR_KEY] = operator
+            session.info[KEYS_KEY] = self._field_keys
             session.info["clock"] = self.clock
             with session.begin():
                 session.info["station_id"] = self.station_id(session)
                 yield session
+
+    def checkpoint(self) -> None:
+        """Fold the WAL into the database file and empty it (after sealing plain values, none stay in it)."""
+        with self.engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def station_id(self, session: Session) -> Any:
         if self._station_id is None:

@@ -16,6 +16,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Text,
@@ -190,11 +191,12 @@ class Household(Base):
 
 
 class HouseholdMember(Base):
-    """One person of a household. id_number and phone are personal data: services.people is their only accessor."""
+    """One person of a household. The ID number, phone, income and special-group flags are personal data, kept
+    only sealed (storage.fieldcrypt): services.people is their only accessor."""
 
     __tablename__ = "household_member"
     __journaled__ = True
-    __table_args__ = (Index("ix_household_member_id_number", "id_number"),)
+    __table_args__ = (Index("ix_household_member_id_number_index", "id_number_index"),)
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     household_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("household.id"), index=True)
@@ -205,13 +207,14 @@ class HouseholdMember(Base):
     sex: Mapped[str] = mapped_column(String(10))
     birth_date: Mapped[date] = mapped_column(Date)
     id_kind: Mapped[str] = mapped_column(String(30))
-    id_number: Mapped[str] = mapped_column(String(18))
-    phone: Mapped[str] = mapped_column(String(20), default="")
+    id_number_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    # The keyed hash of the ID number: duplicate checks and the search by ID number look it up.
+    id_number_index: Mapped[bytes] = mapped_column(LargeBinary)
+    phone_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     employer: Mapped[str] = mapped_column(String(100), default="")
-    annual_income_fen: Mapped[int | None] = mapped_column(Integer, nullable=True)
-    elderly_alone: Mapped[bool] = mapped_column(default=False)
-    disabled: Mapped[bool] = mapped_column(default=False)
-    mobility_impaired: Mapped[bool] = mapped_column(default=False)
+    # Annual income and the special-group flags (elderly living alone, disabled, mobility impaired), sealed
+    # together: one value to open for a list row instead of four.
+    profile_sealed: Mapped[bytes] = mapped_column(LargeBinary)
     joined_on: Mapped[date] = mapped_column(Date)
     left_on: Mapped[date | None] = mapped_column(Date, nullable=True)
 
@@ -351,6 +354,9 @@ class MemberChange(Base):
     kind: Mapped[str] = mapped_column(String(20))  # "joined", "left", "employer", "income", "flags"
     old_value: Mapped[str] = mapped_column(Text, default="")
     new_value: Mapped[str] = mapped_column(Text, default="")
+    # For an income or flags change the old and new values are personal data: they are sealed here (as a
+    # pair) and old_value/new_value stay empty.
+    values_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     effective_on: Mapped[date] = mapped_column(Date)
     reason: Mapped[str] = mapped_column(Text, default="")
     operator: Mapped[str] = mapped_column(String(50))
@@ -391,3 +397,29 @@ class UserAccount(Base):
     disabled: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class KeySlot(Base):
+    """The station's data key wrapped for one holder: an account (under a key derived from its password with
+    Argon2id) or the printed recovery key. Like a disk-encryption key slot: any one of them opens the data."""
+
+    __tablename__ = "key_slot"
+
+    holder: Mapped[str] = mapped_column(String(60), primary_key=True)  # "account:<login>" or "recovery"
+    kdf: Mapped[str] = mapped_column(String(20))  # "argon2id" or "hkdf"
+    salt: Mapped[bytes] = mapped_column(LargeBinary)
+    parameters: Mapped[str] = mapped_column(Text, default="{}")
+    wrapped_key: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class UnsealedValue(Base):
+    """Personal data of a station upgraded from before encryption, waiting to be sealed. Migration 0011 moves
+    the plain columns here; the first sign-in that holds the data key seals them and empties this table."""
+
+    __tablename__ = "unsealed_value"
+
+    table_name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    row_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    column_name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint, Uuid
+from sqlalchemy import ForeignKey, Index, Integer, LargeBinary, String, Text, UniqueConstraint, Uuid
 from sqlalchemy.orm import Mapped, mapped_column
 
 from yuexiu_desk.storage.models import Base, UTCDateTime
@@ -94,7 +94,7 @@ class WorkOrderEvent(Base):
 
 
 class Complaint(Base):
-    """A complaint or suggestion (投诉建议). complainant_name and complainant_phone are personal data: read
+    """A complaint or suggestion (投诉建议). complainant_name and the (sealed) phone are personal data: read
     them through services.people (masked) only; the public notice never shows them."""
 
     __tablename__ = "complaint"
@@ -110,7 +110,7 @@ class Complaint(Base):
     category: Mapped[str] = mapped_column(String(20))
     content: Mapped[str] = mapped_column(Text)
     complainant_name: Mapped[str] = mapped_column(String(50), default="")
-    complainant_phone: Mapped[str] = mapped_column(String(20), default="")
+    complainant_phone_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     unit_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("unit.id"), nullable=True, index=True)
     handler: Mapped[str] = mapped_column(String(50), default="")
     status: Mapped[str] = mapped_column(String(20))

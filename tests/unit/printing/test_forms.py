@@ -28,6 +28,7 @@ from yuexiu_desk.labels.decode import decode_qr_texts
 from yuexiu_desk.labels.payload import Payload, RecordKind, parse
 from yuexiu_desk.printing import fonts
 from yuexiu_desk.printing.forms import FormValues, write_form
+from yuexiu_desk.services import people
 from yuexiu_desk.services.form_print import NO_RECORD, print_form
 from yuexiu_desk.services.leases import list_leases
 from yuexiu_desk.services.units import UnitFilter, search_unit_ids
@@ -183,7 +184,7 @@ def _demo_lease(session: Session) -> DemoLease:
                 row.unit_code,
                 lease.household_id,
                 row.leaseholder,
-                [(m.name, m.id_number) for m in members],
+                [(m.name, people.unsealed(m).id_number) for m in members],
             )
     raise AssertionError("the demo estate has no household of two")
 

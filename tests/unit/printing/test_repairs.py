@@ -19,6 +19,7 @@ from yuexiu_desk.labels.payload import RecordKind, parse
 from yuexiu_desk.printing.repairs import WORK_ORDER_FORM
 from yuexiu_desk.services import complaints, workorders
 from yuexiu_desk.services.lookup import resolve, resolve_work_order
+from yuexiu_desk.services.people import complainant_contact
 from yuexiu_desk.storage.db import Store
 from yuexiu_desk.storage.models import Unit
 from yuexiu_desk.storage.repair_models import Complaint
@@ -112,16 +113,17 @@ def test_the_public_notice_lists_results_and_no_personal_data(
     out = tmp_path / "公示.pdf"
     with demo_store.read() as session:
         listed = complaints.print_notice(session, date(2024, 1, 1), date(2026, 12, 31), out)
-        people = session.execute(
-            select(Complaint.complainant_name, Complaint.complainant_phone, Unit.code).outerjoin(
-                Unit, Unit.id == Complaint.unit_id
+        contacts = [
+            (*complainant_contact(complaint), unit_code)
+            for complaint, unit_code in session.execute(
+                select(Complaint, Unit.code).outerjoin(Unit, Unit.id == Complaint.unit_id)
             )
-        ).all()
+        ]
     text = "".join(squeeze(page.text) for page in read_pdf(out))
     assert "投诉建议处理结果公示" in text and number in text and "已上门调解，双方达成一致。" in text
     assert listed >= 40  # the demo's two years plus this one
     assert "不含姓名、电话及房号" in text
-    for name, phone, unit_code in people:
+    for name, phone, unit_code in contacts:
         for secret in (name, phone, unit_code):
             if secret:
                 assert secret not in text, secret

@@ -31,7 +31,7 @@ from yuexiu_desk.domain.leases import LeaseStatus, RentTier
 from yuexiu_desk.domain.units import ChangeKind, UnitStatus
 from yuexiu_desk.errors import UserError
 from yuexiu_desk.export.household_template import SHEETS, write_household_template
-from yuexiu_desk.services import audit, household_import
+from yuexiu_desk.services import audit, household_import, people
 from yuexiu_desk.services.household_import import (
     ImportProblem,
     ImportRejected,
@@ -79,7 +79,7 @@ def station(demo_store: Store) -> Station:
         vacant = [u.code for u in list_units(session, UnitFilter(status=UnitStatus.VACANT))]
         occupied = list_units(session, UnitFilter(status=UnitStatus.OCCUPIED))[0].code
         repair = list_units(session, UnitFilter(status=UnitStatus.UNDER_REPAIR))[0].code
-        registered = session.scalars(select(HouseholdMember.id_number).limit(1)).one()
+        registered = people.unsealed(session.scalars(select(HouseholdMember).limit(1)).first()).id_number
     assert len(vacant) >= 4
     return Station(vacant, occupied, repair, registered)
 
@@ -334,9 +334,14 @@ def snapshot(session: Session) -> dict[str, Any]:
             (holder[h.id], h.rent_tier, h.notes, h.is_demo, h.created_at)
             for h in session.scalars(select(Household))
         ),
+        # Sealed columns differ by their random nonces: what they open to is compared instead.
         "members": sorted(
-            (plain(m, {"id", "household_id"}) for m in session.scalars(select(HouseholdMember))),
-            key=lambda v: v["id_number"],
+            (
+                plain(m, {"id", "household_id", "id_number_sealed", "phone_sealed", "profile_sealed"})
+                | {"personal": people.unsealed(m)}
+                for m in session.scalars(select(HouseholdMember))
+            ),
+            key=lambda v: v["personal"].id_number,
         ),
         "leases": sorted(
             (plain(lease, {"id", "household_id"}) for lease in session.scalars(select(Lease))),

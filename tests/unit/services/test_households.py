@@ -47,7 +47,7 @@ def test_demo_households_are_valid_and_fictitious(demo_store: Store) -> None:
     elderly = sum(1 for r in rows if SpecialGroup.ELDERLY_ALONE in r.flags)
     assert 0.08 * 185 <= elderly <= 0.25 * 185  # ~15% elderly living alone
     with demo_store.read() as session:
-        numbers = [m.id_number for m in session.scalars(select(HouseholdMember))]
+        numbers = [people.unsealed(m).id_number for m in session.scalars(select(HouseholdMember))]
     for number in numbers:  # every demo ID passes the real check, with 江岸区's address code (D5)
         assert number.startswith("420102")
         assert number[17] == mod_11_2.calc_check_digit(number[:17])

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import logging
 import uuid
+from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -86,11 +88,34 @@ def add(
         return add_member(session, household_id, data, on, reason, OPERATOR)
 
 
-def stored(store: Store, member_id: uuid.UUID) -> HouseholdMember:
+@dataclass(frozen=True)
+class Stored:
+    """What the store holds for a member: its row, and its personal values opened with the station's key."""
+
+    row: HouseholdMember
+    id_number: str
+    annual_income_fen: int | None
+    elderly_alone: bool
+    disabled: bool
+    mobility_impaired: bool
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.row, name)
+
+
+def stored(store: Store, member_id: uuid.UUID) -> Stored:
     with store.read() as session:
         member = session.get(HouseholdMember, member_id)
         assert member is not None
-        return member
+        values = people.unsealed(member)
+        return Stored(
+            member,
+            values.id_number,
+            values.income_fen,
+            SpecialGroup.ELDERLY_ALONE in values.groups,
+            SpecialGroup.DISABLED in values.groups,
+            SpecialGroup.MOBILITY_IMPAIRED in values.groups,
+        )
 
 
 # ---- add_member -----------------------------------------------------------------------------------
@@ -204,7 +229,7 @@ def test_someone_in_another_active_household_cannot_join(
         other = next(r for r in rows if r.id != family.id and r.unit_code)
         member = session.get(HouseholdMember, other.members[0].id)
         assert member is not None
-        their_number = member.id_number
+        their_number = people.unsealed(member).id_number
     with pytest.raises(UserError, match=f"另一户（{other.unit_code}）"):
         add(demo_store, family.id, newborn(id_number=their_number, relation="其他"), today)
     own = stored(demo_store, family.members[1].id).id_number

@@ -40,7 +40,7 @@ from yuexiu_desk.domain.billing import DESK_CHANNELS, Channel, Period
 from yuexiu_desk.domain.leases import RentTier
 from yuexiu_desk.errors import UserError
 from yuexiu_desk.paths import StationPaths
-from yuexiu_desk.services import billing, funds
+from yuexiu_desk.services import billing, funds, keys
 from yuexiu_desk.services import leases as lease_svc
 from yuexiu_desk.services.households import HouseholdInput, MemberInput, register_household
 from yuexiu_desk.storage.billing_models import MonthClose
@@ -104,6 +104,10 @@ def build_small_station(root: Path) -> list[LeaseInfo]:
                         updated_at=NOW,
                     )
                 )
+            # A new station's data key, as its first manager makes it, and that manager's key slot.
+            made = keys.create_data_key(session)
+            keys.wrap_for_account(session, made.keys, MANAGER_LOGIN, MANAGER_PASSWORD)
+        store.set_keys(made.keys)
         store.forget_station()
         with store.unit_of_work(system_operator(OPERATOR)) as session:
             lease_svc.add_rent_standard(session, RentTier.STANDARD, "11.00", date(2024, 1, 1))
@@ -149,12 +153,19 @@ def copy_station(template: Path) -> Path:
     return target
 
 
+MANAGER_LOGIN, MANAGER_PASSWORD = "boss", "money station pw"
+
+
 def open_copy(template: Path, clock: FixedClock) -> Store:
     """A copy of the template station, opened without waiting for the disk at each commit (synchronous=OFF:
     nothing in these throw-away copies has to survive a power cut, and fsync would be most of the run time)."""
     store = Store.open(StationPaths(copy_station(template)), clock)
     sa_event.listen(store.engine, "connect", lambda dbapi, _record: dbapi.execute("PRAGMA synchronous=OFF"))
     store.engine.dispose()  # the connections opened so far had synchronous=FULL
+    with store.read() as session:
+        found = keys.open_with_password(session, MANAGER_LOGIN, MANAGER_PASSWORD)
+    assert not isinstance(found, str), found
+    store.set_keys(found)  # what the manager's sign-in unlocks
     return store
 
 

@@ -14,7 +14,7 @@ from yuexiu_desk.clock import FixedClock
 from yuexiu_desk.domain.access import Operator, PermissionDenied, system_operator
 from yuexiu_desk.errors import UserError
 from yuexiu_desk.paths import StationPaths
-from yuexiu_desk.services import users
+from yuexiu_desk.services import keys, users
 from yuexiu_desk.services.users import DEMO_PASSWORD, SignInFailed, sign_in
 from yuexiu_desk.storage.db import Store
 from yuexiu_desk.storage.models import UserAccount
@@ -94,16 +94,29 @@ def test_the_wait_stops_growing_at_fifteen_minutes(demo_store: Store, clock: Fix
     assert message.endswith("请 15 分钟后再试。")
 
 
-def test_the_first_account_is_the_manager_and_only_once(demo_paths: StationPaths, clock: FixedClock) -> None:
+def test_the_first_account_is_the_manager_and_only_once(
+    demo_paths: StationPaths, clock: FixedClock, demo_recovery_code: str
+) -> None:
+    """The demo station minus its accounts: a station whose data key was made before any account, so its
+    first manager is created with the recovery key (a new station's first manager makes the key: test_keys)."""
     with closing(sqlite3.connect(demo_paths.database)) as conn:
         conn.execute("DELETE FROM user_account")
+        conn.execute("DELETE FROM key_slot WHERE holder != 'recovery'")
         conn.commit()
     store = Store.open(demo_paths, clock)
     try:
         with store.unit_of_work(system_operator("首次设置")) as session:
             assert not users.has_accounts(session)
-            users.create_first_manager(session, "boss", "周站长", "first password")
+            with pytest.raises(UserError, match="输入恢复密钥"):
+                users.create_first_manager(session, "boss", "周站长", "first password")
+            with pytest.raises(UserError, match="恢复密钥不对"):
+                users.create_first_manager(session, "boss", "周站长", "first password", "A" * 32)
+        with store.unit_of_work(system_operator("首次设置")) as session:
+            made = users.create_first_manager(session, "boss", "周站长", "first password", demo_recovery_code)
+        assert made.recovery_code == ""  # nothing new to print: the station's key is the one already on paper
         assert sign_in(store, "boss", "first password").role == "station_manager"
+        with store.read() as session:
+            assert keys.open_with_password(session, "boss", "first password").data_key == made.keys.data_key
         with (
             store.unit_of_work(system_operator("首次设置")) as session,
             pytest.raises(UserError, match="已有账户"),

@@ -6,6 +6,7 @@ registering a new household; the Excel template and importing the station's exis
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -39,6 +40,7 @@ from sqlalchemy.orm import Session
 from yuexiu_desk.clock import local_date, local_text
 from yuexiu_desk.domain.households import LEASEHOLDER_RELATION, RELATIONS, SpecialGroup
 from yuexiu_desk.domain.leases import RentTier
+from yuexiu_desk.errors import UserError
 from yuexiu_desk.gui import messages
 from yuexiu_desk.gui.householdimport import CHECKING, HouseholdImporter
 from yuexiu_desk.gui.login import CLIPBOARD_SECONDS, copy_briefly
@@ -58,6 +60,7 @@ from yuexiu_desk.services.households import (
     HouseholdRow,
     MemberInput,
     MemberRow,
+    households_with_id_number,
     list_households,
     register_household,
 )
@@ -138,6 +141,24 @@ HISTORY_COLUMNS: tuple[RowColumn[ChangeRow], ...] = (
 )
 
 
+_ID_TEXT = re.compile(r"^(\d{17}[\dXx]|\d{15}|9\d{16}[\dXx])$")
+
+
+class _HouseholdFilter(QSortFilterProxyModel):
+    """The list's filter: the typed text anywhere in a row, or (a whole ID number typed) only the households
+    the search by ID number found."""
+
+    def __init__(self, rows: RowsModel[HouseholdRow], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.rows = rows
+        self.only: set[uuid.UUID] | None = None
+
+    def filterAcceptsRow(self, source_row: int, source_parent: Any) -> bool:
+        if self.only is not None:
+            return self.rows.row(source_row).id in self.only
+        return super().filterAcceptsRow(source_row, source_parent)
+
+
 class HouseholdsPage(RefreshingPage):
     def __init__(self, store: Store, runner: OpRunner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -145,11 +166,14 @@ class HouseholdsPage(RefreshingPage):
         self.runner = runner
         self._stale = True
         self.dialog: Any = None
+        self.id_problem = ""
 
         title = QLabel("住户档案")
         title.setObjectName("pageTitle")
         self.search = QLineEdit()
-        self.search.setPlaceholderText("筛选：房号、承租人姓名、特殊群体或档次，例如 3-1、张、残疾")
+        self.search.setPlaceholderText(
+            "筛选：房号、承租人姓名、特殊群体或档次，例如 3-1、张、残疾；或输入完整身份证号查找"
+        )
         self.search.setClearButtonEnabled(True)
         self.search.setAccessibleName("筛选")
         self.count_label = QLabel()
@@ -178,7 +202,7 @@ class HouseholdsPage(RefreshingPage):
         bar.addWidget(self.register_button)
 
         self.model: RowsModel[HouseholdRow] = RowsModel(HOUSEHOLD_COLUMNS, parent=self)
-        self.proxy = QSortFilterProxyModel(self)
+        self.proxy = _HouseholdFilter(self.model, self)
         self.proxy.setSourceModel(self.model)
         self.proxy.setFilterKeyColumn(-1)
         self.proxy.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
@@ -282,13 +306,30 @@ class HouseholdsPage(RefreshingPage):
             self._show_selected()
 
     def _filter(self, text: str) -> None:
-        self.proxy.setFilterFixedString(text.strip())
+        text = text.strip()
+        self.id_problem = ""
+        if _ID_TEXT.match(text):
+            # A whole ID number: the numbers are sealed, so it is looked up by its keyed hash, not matched.
+            try:
+                with self.store.read() as session:
+                    self.proxy.only = households_with_id_number(session, text)
+            except UserError as exc:
+                self.proxy.only = set()
+                self.id_problem = exc.message
+            self.proxy.setFilterFixedString("")
+            self.proxy.invalidate()
+        else:
+            self.proxy.only = None
+            self.proxy.setFilterFixedString(text)
         self._update_count()
         self._show_selected()  # the selected household may have been filtered out of sight
 
     def _update_count(self) -> None:
         shown, total = self.proxy.rowCount(), self.model.rowCount()
         self.count_label.setText(f"{shown} 户" if shown == total else f"{shown} / {total} 户")
+        self.count_label.setToolTip(self.id_problem)
+        if self.id_problem:
+            self.count_label.setText(f"0 户（{self.id_problem.rstrip('。')}）")
 
     def row_at(self, proxy_row: int) -> HouseholdRow:
         return self.model.row(self.proxy.mapToSource(self.proxy.index(proxy_row, 0)).row())
