@@ -1211,12 +1211,15 @@ def bench_audit(reps: Reps) -> None:
 
 REPAIR_ORDERS = 200_000  # the issue's bureau scale
 REPAIRS_DIR = DATA / "repairs-200k"
+# Bumped whenever the fixture's making changes: 2 = repair_day_summary rebuilt after the bulk insert.
+REPAIRS_FIXTURE = 2
 
 
 def ensure_repairs_fixture() -> Path:
     """bureau-50k with REPAIR_ORDERS work orders over two years (made once, then reused): seasonal categories,
     most closed with a follow-up, some late, some reopened. Bulk-inserted (no events or journal rows: the
-    statistics read only work_order and unit)."""
+    statistics read only work_order, unit and the summary), then services.repair_summary rebuilds the
+    statistics' summary from them in the same transaction, as any bulk insert of orders must."""
     from datetime import timedelta
 
     from sqlalchemy import insert
@@ -1225,18 +1228,15 @@ def ensure_repairs_fixture() -> Path:
     from yuexiu_desk.clock import FixedClock
     from yuexiu_desk.domain.repairs import DEFAULT_REPAIR_RULES, RepairCategory, Urgency
     from yuexiu_desk.paths import StationPaths
+    from yuexiu_desk.services.repair_summary import rebuild_repair_summary
     from yuexiu_desk.storage.db import Store
     from yuexiu_desk.storage.repair_models import WorkOrder
 
     database = REPAIRS_DIR / "station.sqlite3"
-    if database.exists():
-        with sqlite3.connect(database) as conn:
-            try:
-                found = conn.execute("SELECT count(*), count(floor) FROM work_order").fetchone()
-                if found[0] == REPAIR_ORDERS and found[1]:
-                    return REPAIRS_DIR
-            except sqlite3.OperationalError:
-                pass
+    marker = REPAIRS_DIR / "repairs.json"
+    key = {"schema": _schema_head(), "orders": REPAIR_ORDERS, "fixture": REPAIRS_FIXTURE}
+    if database.exists() and marker.exists() and json.loads(marker.read_text()) == key:
+        return REPAIRS_DIR
     started = time.perf_counter()
     shutil.rmtree(REPAIRS_DIR, ignore_errors=True)
     REPAIRS_DIR.mkdir(parents=True)
@@ -1289,10 +1289,12 @@ def ensure_repairs_fixture() -> Path:
             )
         with Session(store.engine) as session, session.begin():
             session.execute(insert(WorkOrder), rows)
+            rebuild_repair_summary(session)
         with store.engine.connect() as conn:
             conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
         store.close()
+    marker.write_text(json.dumps(key))
     print(
         f"(generated {REPAIRS_DIR.relative_to(HERE.parent)}: {REPAIR_ORDERS} work orders in "
         f"{time.perf_counter() - started:.1f} s)"

@@ -8,7 +8,8 @@ a few reopened after the follow-up visit. Complaints come by every channel, most
 one still open past its time limit.
 
 Rows are built directly (one flush) rather than step by step through the services, so that `demo` stays
-fast; they are the rows the services would write, events and change journal included.
+fast; they are the rows the services would write, events and change journal included, and the statistics'
+summary of the orders is then rebuilt from them.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from yuexiu_desk.domain.repairs import (
     WorkOrderStatus,
 )
 from yuexiu_desk.services import people
+from yuexiu_desk.services.repair_summary import rebuild_repair_summary
 from yuexiu_desk.storage.billing_models import Counter
 from yuexiu_desk.storage.models import Building, Station, Unit
 from yuexiu_desk.storage.repair_models import Complaint, ComplaintNote, WorkOrder, WorkOrderEvent
@@ -180,6 +182,8 @@ def install_demo_repairs(session: Session, rng: random.Random) -> None:
     session.add_all(rows)
     for year, count in numbers.items():
         session.add(Counter(name=f"work-order-{year}", value=count))
+    # The orders bypassed the services, which keep the statistics' summary; recompute it from them.
+    rebuild_repair_summary(session)
     _complaints(session, rng, units, now)
     session.flush()
 

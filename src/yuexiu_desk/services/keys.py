@@ -4,7 +4,7 @@ from the password with Argon2id) and once under the recovery key printed at setu
 A forgotten password loses no data: the manager resets it (the manager's session holds the data key and wraps
 it for the new password), or, with no manager able to sign in, the recovery key opens the data and sets a new
 password. A station upgraded from before encryption gets its key at the first manager sign-in, which also
-seals the values migration 0011 set aside.
+seals the values migration 0012 set aside.
 """
 
 from __future__ import annotations
@@ -127,7 +127,7 @@ def open_with_recovery_code(session: Session, code: str) -> FieldKeys:
 
 
 def seal_waiting_values(session: Session, keys: FieldKeys) -> int:
-    """Seal the plain values an upgraded station set aside (migration 0011), then delete them; their count."""
+    """Seal the plain values an upgraded station set aside (migration 0012), then delete them; their count."""
     from yuexiu_desk.services import people
 
     waiting = list(session.scalars(select(UnsealedValue)))

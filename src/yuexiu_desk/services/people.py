@@ -260,7 +260,7 @@ def complainant_contact(complaint: Complaint) -> tuple[str, str]:
 
 
 def seal_waiting(session: Session, table: str, row_id: uuid.UUID, values: dict[str, str]) -> None:
-    """Seal one row's values that migration 0011 set aside (as text: booleans "0"/"1", income in fen)."""
+    """Seal one row's values that migration 0012 set aside (as text: booleans "0"/"1", income in fen)."""
     from yuexiu_desk.storage.repair_models import Complaint
 
     if table == MEMBER:

@@ -360,7 +360,7 @@ def _unlock(store: Store, operator: Operator, password: str) -> None:
         if keys.has_data_key(session):
             return
     # A station from before encryption: its first manager sign-in makes the key, wraps it for this
-    # manager, prints a recovery key and seals the values migration 0011 set aside.
+    # manager, prints a recovery key and seals the values migration 0012 set aside.
     with store.unit_of_work(operator) as session:
         new_key = keys.create_data_key(session)
         keys.wrap_for_account(session, new_key.keys, operator.login, password)

@@ -6,7 +6,9 @@ repair not done, or a later complaint, reopens the order back to dispatched and 
 WorkOrderEvent with its time, who did it and a note. Response and completion targets come from RepairRules
 (settings, [U] defaults) and are fixed on the order at intake.
 
-create_work_order is also how an inspection hazard raises its work order (hazard_id=…).
+create_work_order is also how an inspection hazard raises its work order (hazard_id=…). Every write that
+changes an order also moves its share of the statistics' daily summary (services.repair_summary) in the
+same transaction; code that writes orders any other way must call rebuild_repair_summary.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Select, case, exists, func, literal_column, select
+from sqlalchemy import Select, String, case, exists, func, literal_column, select
 from sqlalchemy.orm import Session, aliased
 
 from yuexiu_desk.clock import STATION_TZ, local_date, local_text
@@ -45,11 +47,12 @@ from yuexiu_desk.domain.repairs import (
     season_of,
 )
 from yuexiu_desk.errors import UserError
+from yuexiu_desk.services import repair_summary
 from yuexiu_desk.services.access import require
 from yuexiu_desk.services.units import find_unit_id_by_code
 from yuexiu_desk.storage.db import require_station
 from yuexiu_desk.storage.models import Unit
-from yuexiu_desk.storage.repair_models import WorkOrder, WorkOrderEvent
+from yuexiu_desk.storage.repair_models import RepairDaySummary, WorkOrder, WorkOrderEvent
 
 MIN_TEXT = 2
 # A time typed for a step done earlier (a dispatch by phone an hour ago) may be a little ahead of the PC's
@@ -307,6 +310,7 @@ def create_work_order(
     _event(
         session, order, EventKind.REPORT, _S.REPORTED, when, order.reporter or operator, description, operator
     )
+    repair_summary.add_order(session, order)
     return get_work_order(session, order.number)
 
 
@@ -370,10 +374,11 @@ def dispatch(
     who = required_text(assignee, "请填写派给谁（维修工姓名或外包单位名称）。")
     kind = parse_assignee_kind(assignee_kind)
     when = checked_time(session, at, _last_event_at(session, order), "派单")
-    order.assignee, order.assignee_kind = who[:100], kind.value
-    if order.dispatched_at is None:
-        order.dispatched_at = when
-    _event(session, order, EventKind.DISPATCH, _S.DISPATCHED, when, who, note.strip(), operator)
+    with repair_summary.tracked(session, order):
+        order.assignee, order.assignee_kind = who[:100], kind.value
+        if order.dispatched_at is None:
+            order.dispatched_at = when
+        _event(session, order, EventKind.DISPATCH, _S.DISPATCHED, when, who, note.strip(), operator)
     return get_work_order(session, order.number)
 
 
@@ -384,8 +389,9 @@ def start(
     order = _order(session, number)
     check_transition(EventKind.START, WorkOrderStatus(order.status), order.number)
     when = checked_time(session, at, _last_event_at(session, order), "开工")
-    order.started_at = order.started_at or when
-    _event(session, order, EventKind.START, _S.IN_PROGRESS, when, order.assignee, note.strip(), operator)
+    with repair_summary.tracked(session, order):
+        order.started_at = order.started_at or when
+        _event(session, order, EventKind.START, _S.IN_PROGRESS, when, order.assignee, note.strip(), operator)
     return get_work_order(session, order.number)
 
 
@@ -421,14 +427,15 @@ def complete(
     if cost < 0:
         raise UserError("维修费用不能为负数；没有费用请填 0。")
     when = checked_time(session, at, _last_event_at(session, order), "完工")
-    order.labour, order.materials, order.payer = who, what, paid_by.value
-    order.cost_fen += cost
-    order.completed_at = when
     detail = f"人工：{who}；材料：{what}；费用 {cost / 100:.2f} 元，{paid_by.label}承担"
-    _event(
-        session, order, EventKind.COMPLETE, _S.COMPLETED, when, order.assignee or who,
-        f"{detail}。{note.strip()}".rstrip("。") + "。", operator,
-    )  # fmt: skip
+    with repair_summary.tracked(session, order):
+        order.labour, order.materials, order.payer = who, what, paid_by.value
+        order.cost_fen += cost
+        order.completed_at = when
+        _event(
+            session, order, EventKind.COMPLETE, _S.COMPLETED, when, order.assignee or who,
+            f"{detail}。{note.strip()}".rstrip("。") + "。", operator,
+        )  # fmt: skip
     return get_work_order(session, order.number)
 
 
@@ -448,13 +455,16 @@ def follow_up(
     check_transition(EventKind.FOLLOW_UP, WorkOrderStatus(order.status), order.number)
     score = check_satisfaction(satisfaction)
     when = checked_time(session, at, _last_event_at(session, order), "回访")
-    order.followed_up_at, order.satisfaction, order.follow_up_comment = when, score, comment.strip()
     note = f"满意度 {score}；{comment.strip() or '无意见'}" + ("" if fixed else "；住户反映未修好")
+    with repair_summary.tracked(session, order):
+        order.followed_up_at, order.satisfaction, order.follow_up_comment = when, score, comment.strip()
+        if fixed:
+            order.closed_at = when
+        to_status = _S.CLOSED if fixed else _S.COMPLETED
+        _event(session, order, EventKind.FOLLOW_UP, to_status, when, visitor or operator, note, operator)
     if fixed:
-        order.closed_at = when
-        _event(session, order, EventKind.FOLLOW_UP, _S.CLOSED, when, visitor or operator, note, operator)
         return get_work_order(session, order.number)
-    _event(session, order, EventKind.FOLLOW_UP, _S.COMPLETED, when, visitor or operator, note, operator)
+    # reopen moves the order's share of the statistics itself.
     return reopen(session, order.number, "回访时住户反映未修好", operator, at=when)
 
 
@@ -467,10 +477,13 @@ def reopen(
     check_transition(EventKind.REOPEN, WorkOrderStatus(order.status), order.number)
     why = required_text(reason, "返修须写明原因（例如“回访时仍漏水”）。")
     when = checked_time(session, at, _last_event_at(session, order), "返修")
-    order.reopen_count += 1
-    order.completed_at = None
-    order.closed_at = None
-    _event(session, order, EventKind.REOPEN, _S.DISPATCHED, when, order.assignee or operator, why, operator)
+    with repair_summary.tracked(session, order):
+        order.reopen_count += 1
+        order.completed_at = None
+        order.closed_at = None
+        _event(
+            session, order, EventKind.REOPEN, _S.DISPATCHED, when, order.assignee or operator, why, operator
+        )
     return get_work_order(session, order.number)
 
 
@@ -592,90 +605,64 @@ def repair_statistics(
     now: datetime | None = None,
     rules: RepairRules = DEFAULT_REPAIR_RULES,
 ) -> RepairStatistics:
-    """Figures of the orders reported between two station dates (both included), aggregated in SQL: a few
-    grouped scans of work_order whose results have at most a few thousand rows, folded together here."""
+    """Figures of the orders reported between two station dates (both included).
+
+    Totals, categories, urgencies, months, times and satisfaction come from repair_day_summary (at most a
+    row per day and category, kept up to date by every write); the breaches of orders not yet dispatched or
+    completed depend on `now` and are counted from those orders alone; places and repeat units need the
+    units of each order and are grouped along covering indexes of work_order."""
     if end < start:
         raise UserError(f"结束日期 {end} 早于开始日期 {start}，请检查日期范围。")
     at: datetime = now or session.info["clock"].now()
     low, high = _local_midnight_utc(start), _local_midnight_utc(end + timedelta(days=1))
-    in_range = (WorkOrder.reported_at >= low) & (WorkOrder.reported_at < high)
-    reported = _not_by_date_index()
-    scan_range = (reported >= low) & (reported < high)
     stats = RepairStatistics(start, end)
-    open_values = [s.value for s in OPEN_STATUSES]
 
-    def count_if(condition: Any) -> Any:
-        return func.sum(case((condition, 1), else_=0))
-
-    # One scan grouped by category × urgency × satisfaction (at most 8 × 3 × 6 groups) gives the totals and
-    # all three breakdowns; times are summed in days (julianday) and averaged here.
+    summary = RepairDaySummary
+    month = func.substr(summary.reported_on, 1, 7, type_=String)
+    figures = [func.sum(getattr(summary, name)) for name in repair_summary.SUMMED]
     by_category: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])  # orders, cost, rated, score sum
-    by_urgency: Counter[str] = Counter()
+    by_urgency: Counter[Urgency] = Counter()
+    by_month: Counter[str] = Counter()
     scores: Counter[int] = Counter()
-    response_days = completion_days = 0.0
-    responded = completed = 0
-    for (
-        category,
-        urgency,
-        score,
-        n,
-        cost,
-        open_orders,
-        closed,
-        public,
-        reopened,
-        response_sum,
-        response_count,
-        completion_sum,
-        completion_count,
-        response_late,
-        completion_late,
-    ) in session.execute(
-        select(
-            WorkOrder.category,
-            WorkOrder.urgency,
-            WorkOrder.satisfaction,
-            func.count(),
-            func.coalesce(func.sum(WorkOrder.cost_fen), 0),
-            count_if(WorkOrder.status.in_(open_values)),
-            count_if(WorkOrder.status == _S.CLOSED.value),
-            count_if(WorkOrder.unit_id.is_(None)),
-            count_if(WorkOrder.reopen_count > 0),
-            func.sum(func.julianday(WorkOrder.dispatched_at) - func.julianday(WorkOrder.reported_at)),
-            func.count(WorkOrder.dispatched_at),
-            func.sum(func.julianday(WorkOrder.completed_at) - func.julianday(WorkOrder.reported_at)),
-            func.count(WorkOrder.completed_at),
-            count_if(func.coalesce(WorkOrder.dispatched_at, at) > WorkOrder.response_due_at),
-            count_if(func.coalesce(WorkOrder.completed_at, at) > WorkOrder.completion_due_at),
-        )
-        .where(scan_range)
-        .group_by(WorkOrder.category, WorkOrder.urgency, WorkOrder.satisfaction)
+    response_us = completion_us = responded = completed = 0
+    for year_month, category, *row in session.execute(
+        select(month, summary.category, *figures)
+        .where(summary.reported_on >= start, summary.reported_on <= end)
+        .group_by(month, summary.category)
     ):
+        sums = dict(zip(repair_summary.SUMMED, row, strict=True))
+        n = sums["orders"]
         stats.orders += n
-        stats.cost_fen += cost
-        stats.open_orders += open_orders
-        stats.closed_orders += closed
-        stats.public_area_orders += public
-        stats.reopened_orders += reopened
-        stats.response_breaches += response_late
-        stats.completion_breaches += completion_late
-        response_days += response_sum or 0.0
-        completion_days += completion_sum or 0.0
-        responded += response_count
-        completed += completion_count
-        figures = by_category[category]
-        figures[0] += n
-        figures[1] += cost
-        by_urgency[urgency] += n
-        if score is not None:
-            figures[2] += n
-            figures[3] += score * n
-            scores[int(score)] += n
+        stats.cost_fen += sums["cost_fen"]
+        stats.open_orders += sums["open_orders"]
+        stats.closed_orders += sums["closed_orders"]
+        stats.public_area_orders += sums["public_area_orders"]
+        stats.reopened_orders += sums["reopened_orders"]
+        stats.response_breaches += sums["response_breaches"]
+        stats.completion_breaches += sums["completion_breaches"]
+        responded += sums["responded"]
+        response_us += sums["response_us"]
+        completed += sums["completed"]
+        completion_us += sums["completion_us"]
+        by_month[year_month] += n
+        for urgency in repair_summary.URGENCIES:
+            by_urgency[urgency] += sums[f"urgency_{urgency.value}"]
+        category_figures = by_category[category]
+        category_figures[0] += n
+        category_figures[1] += sums["cost_fen"]
+        for score in repair_summary.SCORES:
+            rated = sums[f"satisfaction_{score}"]
+            scores[score] += rated
+            category_figures[2] += rated
+            category_figures[3] += score * rated
     if stats.orders == 0:
         return stats
-    hours = 24.0
-    stats.avg_response_hours = response_days / responded * hours if responded else None
-    stats.avg_completion_hours = completion_days / completed * hours if completed else None
+    late_response, late_completion = _unfinished_breaches(session, low, high, at)
+    stats.response_breaches += late_response
+    stats.completion_breaches += late_completion
+    microseconds_per_hour = 3600 * 1_000_000
+    stats.avg_response_hours = response_us / responded / microseconds_per_hour if responded else None
+    stats.avg_completion_hours = completion_us / completed / microseconds_per_hour if completed else None
     stats.followed_up = sum(scores.values())
     stats.avg_satisfaction = (
         sum(score * n for score, n in scores.items()) / stats.followed_up if stats.followed_up else None
@@ -688,20 +675,16 @@ def repair_statistics(
         ),
         key=lambda f: (-f.orders, order[f.category.value]),
     )
-    stats.by_urgency = [(u, by_urgency.get(u.value, 0)) for u in Urgency]
-    stats.satisfaction_counts = dict(sorted(scores.items()))
-    month = func.strftime("%Y-%m", WorkOrder.reported_at, "+8 hours")
-    stats.by_month = [
-        (m, n)
-        for m, n in session.execute(
-            # Along the reported_at index: it holds all this query reads.
-            select(month, func.count()).where(in_range).group_by(month).order_by(month)
-        )
-    ]
+    stats.by_urgency = [(u, by_urgency[u]) for u in Urgency]
+    stats.satisfaction_counts = {score: n for score, n in sorted(scores.items()) if n}
+    stats.by_month = sorted(by_month.items())
     seasons: Counter[str] = Counter()
     for m, n in stats.by_month:
         seasons[season_of(int(m[5:]))] += n
     stats.by_season = [(s, seasons[s]) for s in "春夏秋冬"]
+
+    reported = _not_by_date_index()
+    scan_range = (reported >= low) & (reported < high)
 
     # Building × entrance × floor, with the different units of each: a unit lies in exactly one such
     # group, so the units of a building, an entrance or a floor are sums of these.
@@ -730,6 +713,26 @@ def repair_statistics(
     ]
     stats.repeat_units = _repeat_units(session, scan_range, low, high, rules)
     return stats
+
+
+def _unfinished_breaches(session: Session, low: datetime, high: datetime, at: datetime) -> tuple[int, int]:
+    """Orders reported in [low, high) not yet dispatched and past their response target at `at`, and not yet
+    completed and past their completion target: read along ix_work_order_unfinished, which holds only
+    those orders (a few hundred at a busy station) and every column this reads."""
+    response_open = WorkOrder.dispatched_at.is_(None)
+    completion_open = WorkOrder.completed_at.is_(None)
+    late_response, late_completion = session.execute(
+        select(
+            func.count(case((response_open & (WorkOrder.response_due_at < at), 1))),
+            func.count(case((completion_open & (WorkOrder.completion_due_at < at), 1))),
+        ).where(
+            # Written as the index's own condition, which is how SQLite knows the index holds these rows.
+            response_open | completion_open,
+            WorkOrder.reported_at >= low,
+            WorkOrder.reported_at < high,
+        )
+    ).one()
+    return int(late_response), int(late_completion)
 
 
 def _repeat_units(

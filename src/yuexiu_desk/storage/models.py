@@ -414,7 +414,7 @@ class KeySlot(Base):
 
 
 class UnsealedValue(Base):
-    """Personal data of a station upgraded from before encryption, waiting to be sealed. Migration 0011 moves
+    """Personal data of a station upgraded from before encryption, waiting to be sealed. Migration 0012 moves
     the plain columns here; the first sign-in that holds the data key seals them and empties this table."""
 
     __tablename__ = "unsealed_value"

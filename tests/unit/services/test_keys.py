@@ -126,13 +126,13 @@ ROW = "0123456789abcdef0123456789abcd{:02d}"
 
 
 def _old_station(folder: Path) -> StationPaths:
-    """A station file at revision 0010: plain ID numbers, phones, incomes and flags, two accounts."""
+    """A station file at revision 0011 (the last before encryption): plain ID numbers, phones, incomes and flags, two accounts."""
     folder.mkdir()
     paths = StationPaths(folder)
     engine = make_engine(paths.database)
     hashed = PasswordHasher(time_cost=2, memory_cost=19456, parallelism=1).hash("old station pw")
     with engine.begin() as conn:
-        migrate.upgrade(conn, "0010")
+        migrate.upgrade(conn, "0011")
         for statement, values in (
             (
                 "INSERT INTO station VALUES (:s, 'OLD01', '旧站', '悦秀苑', '', 0, '2025-01-01 00:00:00')",

@@ -17,6 +17,7 @@ from yuexiu_desk.domain.access import system_operator
 from yuexiu_desk.domain.repairs import EventKind, RepairCategory, Urgency, WorkOrderChannel, WorkOrderStatus
 from yuexiu_desk.errors import UserError
 from yuexiu_desk.services import workorders as svc
+from yuexiu_desk.services.repair_summary import rebuild_repair_summary
 from yuexiu_desk.storage.db import Store
 from yuexiu_desk.storage.models import ChangeJournal
 from yuexiu_desk.storage.repair_models import WorkOrder, WorkOrderEvent
@@ -285,6 +286,8 @@ def empty_store_with_units(demo_paths: Any, clock: FixedClock) -> Any:
 def _wipe(session: Session) -> None:
     session.execute(WorkOrderEvent.__table__.delete())
     session.execute(WorkOrder.__table__.delete())
+    # Deleting orders behind the services' back: bring the statistics' summary back in step with them.
+    rebuild_repair_summary(session)
 
 
 def test_listing_open_orders_newest_first(demo_store: Store) -> None:

@@ -4,8 +4,8 @@ ID numbers, phones, incomes and special-group flags leave their plain columns. A
 them with (keys come from a password at sign-in), so the plain values wait in unsealed_value until the first
 sign-in that holds the data key seals them (services.keys.seal_waiting_values) and deletes them.
 
-Revision ID: 0011
-Revises: 0010
+Revision ID: 0012
+Revises: 0011
 Create Date: 2026-11-25 22:30:00
 """
 
@@ -14,8 +14,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0011"
-down_revision: str | None = "0010"
+revision: str = "0012"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -90,4 +90,4 @@ def upgrade() -> None:
 def downgrade() -> None:
     # Sealed values open only with a key from a password or the recovery key, which a migration never has:
     # going back would lose every ID number and phone, so it is refused.
-    raise NotImplementedError("personal data sealed by 0011 cannot be unsealed by a migration")
+    raise NotImplementedError("personal data sealed by 0012 cannot be unsealed by a migration")
