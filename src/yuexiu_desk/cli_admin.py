@@ -25,7 +25,7 @@ def add_parsers(
     )
     restore = sub.add_parser("restore", help="从备份文件恢复（当前数据库先另存到 backups）")
     restore.add_argument("file", type=Path, metavar="FILE")
-    sub.add_parser("doctor", help="体检：完整性、外键、数据库版本、磁盘空间、备份时间、审计链")
+    sub.add_parser("doctor", help="体检：完整性、外键、数据库版本、磁盘空间、备份时间、个人信息加密、审计链")
 
 
 def dispatch(store: Any, args: argparse.Namespace) -> int:

@@ -498,7 +498,8 @@ def _size_text(size: int) -> str:
 
 
 def doctor(store: Store, min_free_bytes: int = LOW_DISK_BYTES, now: datetime | None = None) -> list[Check]:
-    """The health of the open store: integrity, foreign keys, schema, disk space, backups, WAL, audit chain."""
+    """The health of the open store: integrity, foreign keys, schema, disk space, backups, WAL, the sealing of
+    personal data (services.keys), audit chain."""
     checks: list[Check] = []
     with store.engine.connect() as conn:
         found = [str(r[0]) for r in conn.execute(text("PRAGMA integrity_check"))]
@@ -563,8 +564,12 @@ def doctor(store: Store, min_free_bytes: int = LOW_DISK_BYTES, now: datetime | N
     location = data_location(store.paths.root)
     refused = location.problem(store.paths.root)
     checks.append(Check("存放位置", refused is None, refused or f"{location.detail}"))
+    from yuexiu_desk.services.keys import key_health
+
     with store.read() as session:
         chain = audit.verify(session)
+        sealed_ok, sealed_detail = key_health(session)
+    checks.append(Check("个人信息加密", sealed_ok, sealed_detail))
     checks.append(
         Check(
             "审计链",

@@ -144,6 +144,33 @@ def seal_waiting_values(session: Session, keys: FieldKeys) -> int:
     return len(waiting)
 
 
+def key_health(session: Session) -> tuple[bool, str]:
+    """For the doctor: is every personal value sealed, is there a recovery slot, does every active account
+    have its slot? And a sentence saying so, or what to do."""
+    from yuexiu_desk.storage.models import HouseholdMember, UserAccount
+
+    waiting = session.scalar(select(func.count()).select_from(UnsealedValue)) or 0
+    holders = set(session.scalars(select(KeySlot.holder)))
+    if not holders:
+        if waiting:
+            return False, (
+                f"本站还没有个人信息密钥，{waiting} 项旧数据未加密：请站长登录一次，"
+                "系统会生成密钥、加密旧数据并给出恢复密钥。"
+            )
+        if session.scalar(select(func.count()).select_from(HouseholdMember)):
+            return False, NO_STATION_KEY
+        return True, "尚无个人信息；第一个站长账户创建时生成密钥"
+    if waiting:
+        return False, f"还有 {waiting} 项旧数据未加密：请站长登录一次，系统会自动加密。"
+    if RECOVERY_HOLDER not in holders:
+        return False, "缺少恢复密钥槽：全部站长忘记密码时将无法打开个人信息，请联系技术支持。"
+    logins = session.scalars(select(UserAccount.login).where(UserAccount.disabled.is_(False)))
+    without = sorted(login for login in logins if account_holder(login) not in holders)
+    if without:
+        return False, f"账户 {'、'.join(without)} 还没有个人信息密钥：请站长为其重设一次密码。"
+    return True, f"已加密；{len(holders) - 1} 个账户密钥槽和 1 个恢复密钥槽"
+
+
 def format_recovery_code(code_bytes: bytes) -> str:
     text = base64.b32encode(code_bytes).decode()
     return "-".join(text[i : i + 4] for i in range(0, len(text), 4))

@@ -253,9 +253,11 @@ def test_doctor_reports_every_check_and_wants_a_recent_backup(demo_store: Store,
         "最近备份",
         "日志文件（WAL）",
         "存放位置",
+        "个人信息加密",
         "审计链",
     ]
     assert [c.name for c in checks if c.failed] == ["最近备份"]
+    assert checks[-2].detail == "已加密；5 个账户密钥槽和 1 个恢复密钥槽"
     audit = checks[-1]
     assert audit.ok and audit.detail.startswith("完好，共 ") and audit.detail.endswith(" 条")
     backups.make_backup(demo_store)

@@ -16,7 +16,7 @@ from yuexiu_desk.domain.access import system_operator
 from yuexiu_desk.domain.households import SpecialGroup
 from yuexiu_desk.errors import UserError
 from yuexiu_desk.paths import StationPaths
-from yuexiu_desk.services import keys, people, users
+from yuexiu_desk.services import backups, keys, people, users
 from yuexiu_desk.services.households import households_with_id_number
 from yuexiu_desk.services.members import member_history
 from yuexiu_desk.services.users import DEMO_ACCOUNTS, DEMO_PASSWORD, sign_in
@@ -173,6 +173,12 @@ def _old_station(folder: Path) -> StationPaths:
     return paths
 
 
+def _sealing(store: Store) -> tuple[bool, str]:
+    """The doctor's 个人信息加密 line."""
+    (check,) = [c for c in backups.doctor(store, min_free_bytes=0) if c.name == "个人信息加密"]
+    return not check.failed, check.detail
+
+
 def _raw_bytes(paths: StationPaths) -> bytes:
     return b"".join(p.read_bytes() for p in paths.root.glob("*.sqlite3*"))
 
@@ -186,6 +192,10 @@ def test_an_upgraded_station_is_sealed_at_its_managers_first_sign_in(
         with closing(sqlite3.connect(paths.database)) as raw:
             columns = {row[1] for row in raw.execute("PRAGMA table_info(household_member)")}
         assert "id_number" not in columns and "phone" not in columns
+        assert _sealing(store) == (
+            False,
+            "本站还没有个人信息密钥，9 项旧数据未加密：请站长登录一次，系统会生成密钥、加密旧数据并给出恢复密钥。",
+        )
         # Before a manager signs in there is no key: a clerk is told what to do, nothing is shown.
         store.operator = sign_in(store, "desk", "old station pw")
         with store.read() as session, pytest.raises(KeyUnavailable, match="请站长登录一次"):
@@ -208,10 +218,15 @@ def test_an_upgraded_station_is_sealed_at_its_managers_first_sign_in(
             assert (change.old_value, change.new_value) == ("3000000", "3600000")
         with store.read() as session:
             assert keys.open_with_recovery_code(session, code).data_key == keys.session_keys(session).data_key
-        # The clerk gets a slot when the manager resets their password (NO_SLOT said so).
+        # The clerk gets a slot when the manager resets their password (NO_SLOT said so, and the doctor).
+        assert _sealing(store) == (False, "账户 desk 还没有个人信息密钥：请站长为其重设一次密码。")
         store.operator = sign_in(store, "desk", "old station pw")
         with store.read() as session, pytest.raises(KeyUnavailable, match="重设一次密码"):
             people.masked_id_number(session.scalars(select(HouseholdMember)).one())
+        store.operator = sign_in(store, "boss", "old station pw")
+        with store.unit_of_work() as session:
+            users.reset_password(session, "desk", "desk new pw 1")
+        assert _sealing(store) == (True, "已加密；2 个账户密钥槽和 1 个恢复密钥槽")
     finally:
         store.close()
     # The plain values are gone from the live file (secure_delete zeroes freed pages), only sealed remain.
