@@ -791,7 +791,7 @@ def lease_history_station(
     rng = random.Random(seed)
     try:
         started = time.perf_counter()
-        with store.unit_of_work(OPERATOR) as session:
+        with store.unit_of_work(system_operator(OPERATOR)) as session:
             report = import_households(session, workbook, OPERATOR)
         import_seconds = time.perf_counter() - started
         started = time.perf_counter()
@@ -806,7 +806,7 @@ def lease_history_station(
         picked = rng.sample(current, leases + handovers)
         versions = 0
         for batch_start in range(0, leases, 250):
-            with store.unit_of_work(OPERATOR) as session:
+            with store.unit_of_work(system_operator(OPERATOR)) as session:
                 for lease_no, _start, _end in picked[batch_start : batch_start + 250]:
                     lease = session.scalar(
                         select(Lease).where(Lease.lease_no == lease_no, Lease.status == "active")
@@ -833,7 +833,7 @@ def lease_history_station(
                         change_rent_tier(session, lease_no, back, on, "收入复核后恢复档次", OPERATOR)
                         versions += 1
         checkins = terminated = moved_out = 0
-        with store.unit_of_work(OPERATOR) as session:
+        with store.unit_of_work(system_operator(OPERATOR)) as session:
             for position, (lease_no, start, _end) in enumerate(picked[leases:]):
                 if start > today:
                     continue
@@ -982,9 +982,9 @@ def billing_station(source: Path, out: Path, seed: int = 17, force: bool = False
     try:
         bills = 0
         for month in BILLED_MONTHS:
-            with store.unit_of_work(OPERATOR) as session:
+            with store.unit_of_work(system_operator(OPERATOR)) as session:
                 bills += run_bills(session, Period.parse(month), OPERATOR)
-        with store.unit_of_work(OPERATOR) as session:
+        with store.unit_of_work(system_operator(OPERATOR)) as session:
             by_household: dict[Any, list[tuple[Any, str, int]]] = {}
             for bill_id, household_id, period, amount in session.execute(
                 select(Bill.id, Bill.household_id, Bill.period, Bill.amount_fen).order_by(Bill.period)

@@ -466,7 +466,9 @@ def probe_rss(args: argparse.Namespace) -> None:
     from yuexiu_desk.services.units import UnitFilter, fetch_rows_by_key, search_unit_keys
     from yuexiu_desk.storage.db import Store
 
-    store = Store.open(StationPaths(Path(args.data_dir)))
+    # As the desk opens it: signed in (the generated stations have the demo accounts, and a window over a
+    # store nobody signed in to would wait for the sign-in dialog).
+    store = open_store(StationPaths(Path(args.data_dir)), Store)
     gui = "no"
     window = None
     if args.gui:

@@ -241,6 +241,7 @@ class _Member:
     employer: str
     income_fen: int | None
     groups: frozenset[SpecialGroup]
+    id_index: bytes | None = None  # the ID number's keyed hash, made once for the check and the write
 
 
 @dataclass
@@ -756,7 +757,12 @@ def _plan(
     def problem(sheet: str, row: int, column: str, message: str) -> None:
         problems.append(ImportProblem(sheet, row, column, message))
 
-    registered = _registered_id_numbers(session, {m.ident.number for m in members if m.ident})
+    number_of = people.id_number_indexes(session, {m.ident.number for m in members if m.ident})
+    index_of = {number: index for index, number in number_of.items()}
+    for m in members:
+        if m.ident is not None:
+            m.id_index = index_of[m.ident.number]
+    registered = _registered_id_numbers(session, number_of)
     _check_people(members, registered, problem)
     _check_households(groups, lease_of, linked, problem)
     units = _units(session)
@@ -1067,10 +1073,9 @@ def _active_leases(session: Session) -> dict[uuid.UUID, tuple[str, date, date]]:
     }
 
 
-def _registered_id_numbers(session: Session, numbers: set[str]) -> set[str]:
-    """Which of these people are current members of a household already (the check register_household
-    makes one person at a time through services.people)."""
-    number_of = people.id_number_indexes(session, numbers)
+def _registered_id_numbers(session: Session, number_of: dict[bytes, str]) -> set[str]:
+    """Which of these people (their numbers by keyed hash, people.id_number_indexes) are current members of
+    a household already (the check register_household makes one person at a time through services.people)."""
     wanted = sorted(number_of)
     found: set[str] = set()
     for start in range(0, len(wanted), _CHUNK):
@@ -1248,7 +1253,7 @@ def _write_in_bulk(session: Session, plan: list[_Household], operator: str, toda
     )
     occupied = UnitStatus.OCCUPIED.value
     active = LeaseStatus.ACTIVE.value
-    keys = session_keys(session)
+    sealer = session_keys(session).sealer()
     household_ids = iter(new_ids(len(plan)))
     member_ids = iter(new_ids(sum(len(h.members) for h in plan)))
     lease_ids = iter(new_ids(len(plan)))
@@ -1273,7 +1278,7 @@ def _write_in_bulk(session: Session, plan: list[_Household], operator: str, toda
             ident = m.ident
             # Sealed as services.people.store_* seal them (the same function makes the values).
             sealed = people.sealed_member_values(
-                keys, member_id, ident.number, m.phone or "", m.income_fen, frozenset(m.groups)
+                sealer, member_id, ident.number, m.phone or "", m.income_fen, frozenset(m.groups), m.id_index
             )
             members.append(
                 (

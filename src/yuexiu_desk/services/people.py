@@ -25,7 +25,7 @@ from yuexiu_desk.services.keys import session_keys
 from yuexiu_desk.storage.models import HouseholdMember, MemberChange, RevealLog
 
 if TYPE_CHECKING:
-    from yuexiu_desk.storage.fieldcrypt import FieldKeys
+    from yuexiu_desk.storage.fieldcrypt import BulkSealer, FieldKeys
     from yuexiu_desk.storage.repair_models import Complaint
 
 MIN_REVEAL_REASON = 2
@@ -74,17 +74,19 @@ def store_profile(
 
 
 def sealed_member_values(
-    keys: FieldKeys,
+    keys: FieldKeys | BulkSealer,
     member_id: uuid.UUID | str,
     number: str,
     phone: str,
     income_fen: int | None,
     groups: frozenset[SpecialGroup],
+    index: bytes | None = None,
 ) -> dict[str, bytes | None]:
-    """The sealed columns of a member row, for writers that insert rows in bulk (the ledger import)."""
+    """The sealed columns of a member row, for writers that insert rows in bulk (the ledger import); index is
+    the number's keyed hash when the writer has it already (id_number_indexes)."""
     return {
         "id_number_sealed": keys.seal(MEMBER, "id_number", member_id, number),
-        "id_number_index": keys.index(ID_INDEX, number),
+        "id_number_index": keys.index(ID_INDEX, number) if index is None else index,
         "phone_sealed": keys.seal(MEMBER, "phone", member_id, phone) if phone else None,
         "profile_sealed": keys.seal(MEMBER, "profile", member_id, _profile_text(income_fen, groups)),
     }

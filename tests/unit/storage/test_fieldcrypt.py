@@ -3,13 +3,14 @@ and any changed byte is an error, never a wrong value."""
 
 from __future__ import annotations
 
+import hmac
 import uuid
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from yuexiu_desk.storage.fieldcrypt import FieldKeys, TamperedData, new_data_key, unwrap, wrap
+from yuexiu_desk.storage.fieldcrypt import FieldKeys, TamperedData, derive, new_data_key, unwrap, wrap
 
 KEYS = FieldKeys(new_data_key())
 ROW = uuid.UUID("3f1c6d2e-0000-4000-8000-00000000abcd")
@@ -22,6 +23,27 @@ def test_a_sealed_value_opens_to_what_was_written_and_does_not_show_it() -> None
     assert KEYS.open("household_member", "id_number", ROW, sealed) == NUMBER
     # The same value sealed twice differs (a fresh nonce), so equal numbers cannot be spotted in the file.
     assert KEYS.seal("household_member", "id_number", ROW, NUMBER) != sealed
+
+
+def test_a_bulk_sealer_seals_the_same_form_with_a_new_nonce_for_every_value() -> None:
+    sealer = KEYS.sealer()
+    count = sealer.NONCE_BATCH * 2 + 3  # across two refills of its nonce batch
+    rows = [uuid.uuid4() for _ in range(count)]
+    sealed = [sealer.seal("household_member", "id_number", row, NUMBER) for row in rows]
+    nonces = {s[1:13] for s in sealed}
+    assert len(nonces) == count
+    assert all(
+        KEYS.open("household_member", "id_number", row, s) == NUMBER
+        for row, s in zip(rows, sealed, strict=True)
+    )
+    with pytest.raises(TamperedData):
+        KEYS.open("household_member", "id_number", rows[1], sealed[0])
+    assert sealer.index("id_number", NUMBER) == KEYS.index("id_number", NUMBER)
+    # The index is HMAC-SHA-256 under the derived index key, however it is computed.
+    expected = hmac.new(
+        derive(KEYS.data_key, "yuexiu-desk search index v1"), f"id_number\x00{NUMBER}".encode(), "sha256"
+    ).digest()
+    assert KEYS.index("id_number", NUMBER) == expected
 
 
 def test_the_row_id_is_bound_whether_given_as_uuid_or_as_stored_hex() -> None:
