@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -142,6 +143,9 @@ class Store:
         # Signing in leaves an opener, run at the first personal value: the desk's start does not pay for it.
         self._keys: FieldKeys | None = None
         self._key_opener: Callable[[], FieldKeys | str] | None = None
+        # The desk reads on its own thread and in the op runner's: the first reader opens the key, the
+        # others wait for it rather than find no key while it is being opened.
+        self._key_lock = threading.Lock()
         # Why there is no key (no slot for this account, no key for the station yet), said when one is needed.
         self.keys_note: str | None = None
         # A recovery key created at this sign-in (an upgraded station's first): the desk and CLI show it once.
@@ -224,14 +228,15 @@ class Store:
             and self.sign_in_prompt is not None
         ):
             self._prompt_once()
-        if self._keys is None and self._key_opener is not None:
-            opener, self._key_opener = self._key_opener, None
-            found = opener()
-            if isinstance(found, str):
-                self.keys_note = found
-            else:
-                self._keys = found
-        return self._keys if self._keys is not None else self.keys_note
+        with self._key_lock:
+            if self._keys is None and self._key_opener is not None:
+                opener, self._key_opener = self._key_opener, None
+                found = opener()
+                if isinstance(found, str):
+                    self.keys_note = found
+                else:
+                    self._keys = found
+            return self._keys if self._keys is not None else self.keys_note
 
     def _prompt_once(self) -> Operator:
         assert self.sign_in_prompt is not None

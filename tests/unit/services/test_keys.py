@@ -233,3 +233,34 @@ def test_an_upgraded_station_is_sealed_at_its_managers_first_sign_in(
     raw = _raw_bytes(paths)
     for secret in (OLD_ID, OLD_PHONE, OLD_CALLER):
         assert secret.encode() not in raw, secret
+
+
+def test_readers_on_two_threads_right_after_sign_in_both_get_the_key(demo_store: Store) -> None:
+    """The desk's thread and the op runner's may both reach the first personal value while the key is being
+    opened (an Argon2id derivation): the second waits for it instead of being told nobody signed in."""
+    import threading
+    import time
+
+    signed_in(demo_store, "frontdesk", DEMO_PASSWORD)
+    with demo_store.read() as session:
+        opened = keys.open_with_password(session, "frontdesk", DEMO_PASSWORD)
+
+    def slow_opener() -> FieldKeys | str:
+        time.sleep(0.3)
+        return opened
+
+    demo_store.unlock(slow_opener)
+    results: list[object] = []
+
+    def read() -> None:
+        try:
+            results.append(first_member(demo_store))
+        except KeyUnavailable as exc:
+            results.append(exc)
+
+    threads = [threading.Thread(target=read) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(results) == 2 and all(isinstance(r, tuple) for r in results), results
