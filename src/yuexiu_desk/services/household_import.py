@@ -13,7 +13,6 @@ from __future__ import annotations
 import gc
 import re
 import uuid
-import zipfile
 from bisect import bisect_right
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -21,9 +20,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from yuexiu_desk.clock import local_date
@@ -79,9 +78,7 @@ from yuexiu_desk.services.leases import SignLease, record_filing, sign_lease
 from yuexiu_desk.storage.bulk import execute_many, new_ids, page_cache, stored_value
 from yuexiu_desk.storage.db import require_station
 from yuexiu_desk.storage.models import HouseholdMember, Lease, RentStandard, Unit
-
-if TYPE_CHECKING:
-    from openpyxl.workbook.workbook import Workbook
+from yuexiu_desk.workbooks import ERROR_VALUES, SheetFileError, WorkbookRows, open_workbook
 
 # From this many households on, the bulk writer is used (a station has ~200; the bureau tens of thousands).
 BULK_MIN_HOUSEHOLDS = 1000
@@ -279,10 +276,7 @@ def _read_file(
     return members, leases
 
 
-def _open(path: Path) -> Workbook:
-    from openpyxl import load_workbook
-    from openpyxl.utils.exceptions import InvalidFileException
-
+def _open(path: Path) -> WorkbookRows:
     if not path.is_file():
         raise UserError(f"找不到文件 {path}，请检查文件名和所在文件夹。")
     if path.suffix.lower() not in (".xlsx", ".xlsm"):
@@ -290,8 +284,8 @@ def _open(path: Path) -> Workbook:
             f"文件“{path.name}”不是 .xlsx 工作簿；旧的 .xls 或 .csv 请先在 Excel 中“另存为” .xlsx 再导入。"
         )
     try:
-        return load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError) as exc:
+        return open_workbook(path)
+    except SheetFileError as exc:
         raise UserError(
             f"文件“{path.name}”无法作为 Excel 工作簿打开（{exc}）；请在 Excel 中打开确认后另存为 .xlsx 再试。"
         ) from exc
@@ -312,7 +306,7 @@ def _header_key(value: object) -> str:
 
 
 def _sheet_rows(
-    book: Workbook,
+    book: WorkbookRows,
     name: str,
     columns: tuple[TemplateColumn, ...],
     order: tuple[str, ...],
@@ -328,7 +322,15 @@ def _sheet_rows(
             )
         )
         return None
-    rows = book[actual].iter_rows(values_only=True)
+    try:
+        rows = book.rows(actual)
+    except SheetFileError as exc:
+        problems.append(
+            ImportProblem(
+                name, 0, "", f"这张工作表读不出来（{exc}）；请在 Excel 中打开确认后另存为 .xlsx 再试。"
+            )
+        )
+        return None
     wanted = {_header_key(c.header): c.header for c in columns}
     header_no = 0
     found: tuple[Any, ...] = ()
@@ -551,6 +553,7 @@ class _Refused:
 
 
 _REQUIRED = "此项必填，这一行没有填写。"
+_FORMULA_ERROR = "这一格显示的是公式出错（{value}），不是数据；请在 Excel 中改正公式或直接填入内容。"
 
 
 @dataclass(frozen=True)
@@ -578,6 +581,10 @@ def _cells(
         if value is None or (value.__class__ is str and not value.strip()):
             if column.required:
                 problems.append(ImportProblem(sheet, row, column.header, _REQUIRED))
+            parsed.append(None)
+            continue
+        if value.__class__ is str and value in ERROR_VALUES:
+            problems.append(ImportProblem(sheet, row, column.header, _FORMULA_ERROR.format(value=value)))
             parsed.append(None)
             continue
         if memo is None:
@@ -1076,6 +1083,13 @@ def _active_leases(session: Session) -> dict[uuid.UUID, tuple[str, date, date]]:
 def _registered_id_numbers(session: Session, number_of: dict[bytes, str]) -> set[str]:
     """Which of these people (their numbers by keyed hash, people.id_number_indexes) are current members of
     a household already (the check register_household makes one person at a time through services.people)."""
+    current = HouseholdMember.left_on.is_(None)
+    members_now = session.scalar(select(func.count()).select_from(HouseholdMember).where(current)) or 0
+    if members_now <= len(number_of):
+        # A file as large as the station (a first import, a bureau ledger): one pass over the current
+        # members costs far less than a lookup per person in the file.
+        indexes = session.scalars(select(HouseholdMember.id_number_index).where(current))
+        return {number_of[index] for index in indexes if index in number_of}
     wanted = sorted(number_of)
     found: set[str] = set()
     for start in range(0, len(wanted), _CHUNK):
@@ -1083,8 +1097,7 @@ def _registered_id_numbers(session: Session, number_of: dict[bytes, str]) -> set
             number_of[index]
             for index in session.scalars(
                 select(HouseholdMember.id_number_index).where(
-                    HouseholdMember.id_number_index.in_(wanted[start : start + _CHUNK]),
-                    HouseholdMember.left_on.is_(None),
+                    HouseholdMember.id_number_index.in_(wanted[start : start + _CHUNK]), current
                 )
             )
         )

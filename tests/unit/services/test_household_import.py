@@ -13,7 +13,7 @@ import dataclasses
 import uuid
 from collections import Counter
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
@@ -528,6 +528,18 @@ BROKEN: list[tuple[str, Change, list[tuple[str, int, str]]]] = [
         [("合同", 4, "合同开始日期")],
     ),
     ("yes/no not recognised", cells("住户", 0, {"残疾": "可能"}), [("住户", 2, "残疾")]),
+    # openpyxl writes these strings as error cells, as Excel saves a formula that failed.
+    (
+        "formula error in an optional cell",
+        cells("住户", 0, {"年收入(元)": "#DIV/0!"}),
+        [("住户", 2, "年收入(元)")],
+    ),
+    (
+        "formula error in a required cell",
+        cells("合同", 1, {"合同开始日期": "#N/A"}),
+        [("合同", 3, "合同开始日期")],
+    ),
+    ("formula error in a text cell", cells("住户", 2, {"姓名": "#REF!"}), [("住户", 4, "姓名")]),
     ("rent tier not recognised", cells("合同", 0, {"租金档次": "市场租金"}), [("合同", 2, "租金档次")]),
     ("household without a lease row", drop_lease(2), [("住户", 6, "户序号")]),
     (
@@ -728,3 +740,28 @@ def test_the_problem_text_names_sheet_row_and_column() -> None:
         "发现 5 处问题，未导入任何数据：“住户”表第 2 行“姓名”：此项必填；“住户”表第 3 行“姓名”：此项必填；"
         "“住户”表第 4 行“姓名”：此项必填；……另有 2 处，见完整列表。"
     )
+
+
+def test_people_already_registered_are_found_in_a_file_smaller_or_larger_than_the_station(
+    demo_store: Store, station: Station
+) -> None:
+    """D3/R1's duplicate check looks the file's people up one chunk at a time, or — for a file with more
+    people than the station has (a first import) — reads the station's members once: both find the same."""
+    with demo_store.read() as session:
+        current = session.scalar(
+            select(func.count()).select_from(HouseholdMember).where(HouseholdMember.left_on.is_(None))
+        )
+        assert current is not None and current > 100
+        births = (date(1950, 1, 1) + timedelta(days=i) for i in range(current // 10 + 10))
+        numbers = {station.registered_id} | {
+            ident(f"420102{born:%Y%m%d}{seq:03d}") for born in births for seq in range(1, 11)
+        }
+        assert len(numbers) > current
+        number_of = people.id_number_indexes(session, numbers)
+        whole = household_import._registered_id_numbers(session, number_of)
+        pieces = list(number_of.items())
+        chunked: set[str] = set()
+        for start in range(0, len(pieces), 100):
+            chunked |= household_import._registered_id_numbers(session, dict(pieces[start : start + 100]))
+    assert station.registered_id in whole
+    assert whole == chunked
