@@ -663,7 +663,7 @@ def bench_import(reps: Reps) -> None:
         f"(ratio {figure / paused:.1f}), every row kept {_fmt_time(kept)} (ratio {figure / kept:.1f})"
     )
     detail(
-        f"the importer's own reader (calamine; openpyxl only for a file with formula errors) reads both sheets "
+        f"the importer's own reader (calamine; openpyxl only for a sheet with formula errors or a stray far-away cell) reads both sheets "
         f"in {_fmt_time(reader)}: the other {_fmt_time(figure - reader)} of the figure is checking every row, "
         f"sealing the personal values and writing"
     )

@@ -1,114 +1,179 @@
 """Reading the cell values of a clerk's .xlsx workbook, sheet by sheet, for the importers.
 
-Owns the choice of reader. calamine (Rust) reads a bureau-size ledger about seven times faster than
-openpyxl's read-only mode — measured on the 50,000-household benchmark workbook: 1.3 s against 9 s — and
-gives the same values for every kind of cell but one: a formula's error (#DIV/0!, #N/A …) comes back as an
-empty string, indistinguishable from a blank cell. An importer that took such a cell for blank would
-import "no income" where the clerk's sheet shows an error, so a workbook with any error cell is read with
-openpyxl, which keeps the error's text and lets the importer refuse it like any other unreadable value.
+Owns the choice of reader, made for each sheet read. calamine (Rust) reads a bureau-size ledger about six
+times faster than openpyxl's read-only mode — measured on the 50,000-household benchmark workbook: 1.3 s
+against 8 s — and gives the same values for every kind of cell (tests/unit/test_workbooks.py) but two cases,
+where the sheet is read with openpyxl instead:
+- a formula's error (#DIV/0!, #N/A …) comes back from calamine as an empty string, indistinguishable from a
+  blank cell: an importer would take "no income" where the clerk's sheet shows an error. openpyxl gives the
+  cell, and it is handed on as a CellError.
+- calamine builds a grid from the sheet's first to its last cell before any of it can be checked: one stray
+  value typed in column XFD or row 1,048,576 asks for gigabytes, and the process dies without a word.
+  openpyxl reads only the cells that exist.
+Both are found by a search of the sheet's XML (≈ 0.1 s for the benchmark's 38 MB sheet).
 
 Values are what the cell holds as Excel shows it: str, int or float, bool, date or datetime, time or
-timedelta; an empty cell is None or "" (callers treat both as blank). Row i of a sheet (from 0) is Excel's
-row i + 1, and position j in a row is column j + 1, whatever empty rows or columns come first.
+timedelta, or CellError; an empty cell is None or "" (callers treat both as blank). Row i of a sheet (from 0)
+is Excel's row i + 1, and position j in a row is column j + 1, whatever empty rows or columns come first.
 """
 
 from __future__ import annotations
 
 import io
+import posixpath
 import re
 import zipfile
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
+from xml.etree import ElementTree
 
-# What a cell whose formula failed shows (and what openpyxl reads from it).
+# What a cell whose formula failed shows. openpyxl marks error cells by their type (CellError); these texts
+# typed as plain text are errors copied as values, and just as little data.
 ERROR_VALUES = frozenset(
-    ("#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA")
+    ("#NULL!", "#DIV/0!", "#VALUE!", "#REF!", "#NAME?", "#NUM!", "#N/A", "#GETTING_DATA", "#SPILL!", "#CALC!")
 )
+
+# The most cells calamine may lay out for one sheet (first to last row × first to last column), ≈ 32 bytes
+# each: 8 million is ≈ 250 MB. The benchmark's largest sheet is 115,005 rows × 11 columns (1.3 million).
+MAX_GRID_CELLS = 8_000_000
+
+
+class CellError(str):
+    """A cell whose formula failed; its text is what Excel shows (#DIV/0!, #N/A …)."""
+
+    __slots__ = ()
 
 
 class SheetFileError(Exception):
-    """The file is not a workbook either reader can open; the message is the reader's own words."""
+    """The file is not a workbook these readers can open; the message is the reader's own words."""
 
 
-class WorkbookRows(Protocol):
-    sheetnames: list[str]
-
-    def rows(self, name: str) -> Iterator[tuple[Any, ...]]: ...
-
-    def close(self) -> None: ...
-
-
-# The cell attribute that marks a formula's error in the sheet's XML (t="e"), quoted either way. Without a
-# leading \s the pattern starts with a literal and is searched about five times faster (50 MB of sheet XML:
-# 0.06 s against 0.26 s); an attribute of another name ending in t, or text that happens to hold the same
-# characters, only makes the exact reader read the file: never a wrong value.
+# The cell attribute that marks a formula's error (t="e"), quoted either way. The pattern starts with a
+# literal, so it is searched fast; an attribute of another name ending in t, or text holding the same
+# characters, only sends the sheet to the exact reader: never a wrong value.
 _ERROR_CELL = re.compile(rb"""t\s*=\s*["']e["']""")
+# Cell references in columns of two or three letters (AA … XFD); ledgers stay within A … Z.
+_WIDE_CELL = re.compile(rb"""r\s*=\s*["']([A-Z]{2,3})[0-9]""")
+_ROW_NUMBER = re.compile(rb"""<(?:\w+:)?row\b[^>]*?\br\s*=\s*["']([0-9]+)["']""")
+_CELL = re.compile(rb"<(?:\w+:)?c[\s>]")
+_TAIL = 1 << 16
+_RELATIONSHIPS = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
+_SHEET = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}sheet"
+_RELATION_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+# What reading a damaged archive or part can raise.
+_DAMAGED = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, KeyError, ValueError)
 
 
-def open_workbook(path: Path) -> WorkbookRows:
+def open_workbook(path: Path) -> Workbook:
     """The workbook at path (.xlsx or .xlsm), read whole into memory.
 
     Raises OSError when the file cannot be read and SheetFileError when it is not a workbook."""
-    data = path.read_bytes()
-    if _has_error_cells(data):
-        return _OpenpyxlRows(data)
-    return _CalamineRows(data)
+    return Workbook(path.read_bytes())
 
 
-def _has_error_cells(data: bytes) -> bool:
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            return any(
-                _ERROR_CELL.search(archive.read(info))
-                for info in archive.infolist()
-                if info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml")
-            )
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, ValueError, OSError) as exc:
-        raise SheetFileError(str(exc)) from exc
-
-
-class _CalamineRows:
+class Workbook:
     def __init__(self, data: bytes) -> None:
         from python_calamine import CalamineError, CalamineWorkbook
 
+        self._data = data
+        self._exact: Any = None
         try:
-            self._book = CalamineWorkbook.from_filelike(io.BytesIO(data))
-        except CalamineError as exc:
+            self._archive = zipfile.ZipFile(io.BytesIO(data))
+            self._calamine = CalamineWorkbook.from_filelike(io.BytesIO(data))
+        except (CalamineError, *_DAMAGED) as exc:
             raise SheetFileError(str(exc)) from exc
-        self.sheetnames = list(self._book.sheet_names)
+        self.sheetnames: list[str] = list(self._calamine.sheet_names)
+        self._parts = _sheet_parts(self._archive)
 
     def rows(self, name: str) -> Iterator[tuple[Any, ...]]:
+        """Every row of the sheet from row 1, each a tuple of the cells from column A."""
         from python_calamine import CalamineError
 
+        part = self._parts.get(name)
+        try:
+            xml = self._archive.read(part) if part else None
+        except _DAMAGED as exc:
+            raise SheetFileError(str(exc)) from exc
+        if xml is None or not _fast_reader_reads(xml):
+            return self._exact_rows(name)
         try:
             # skip_empty_area=False: rows and columns counted from A1, so row numbers are Excel's.
-            values = self._book.get_sheet_by_name(name).to_python(skip_empty_area=False)
+            values = self._calamine.get_sheet_by_name(name).to_python(skip_empty_area=False)
         except CalamineError as exc:
             raise SheetFileError(str(exc)) from exc
         return (tuple(row) for row in values)
 
+    def reader_of(self, name: str) -> str:
+        """ "calamine" or "openpyxl": which reader rows(name) uses (for tests and the benchmark)."""
+        part = self._parts.get(name)
+        return "calamine" if part and _fast_reader_reads(self._archive.read(part)) else "openpyxl"
+
     def close(self) -> None:
-        self._book.close()
+        self._calamine.close()
+        self._archive.close()
+        if self._exact is not None:
+            self._exact.close()
 
-
-class _OpenpyxlRows:
-    def __init__(self, data: bytes) -> None:
+    def _exact_rows(self, name: str) -> Iterator[tuple[Any, ...]]:
         from openpyxl import load_workbook
         from openpyxl.utils.exceptions import InvalidFileException
 
-        try:
-            self._book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError) as exc:
-            raise SheetFileError(str(exc)) from exc
-        self.sheetnames = list(self._book.sheetnames)
-
-    def rows(self, name: str) -> Iterator[tuple[Any, ...]]:
-        sheet: Any = self._book[name]
+        if self._exact is None:
+            try:
+                self._exact = load_workbook(io.BytesIO(self._data), read_only=True, data_only=True)
+            except (InvalidFileException, *_DAMAGED) as exc:
+                raise SheetFileError(str(exc)) from exc
+        sheet = self._exact[name]
         # A sheet size written wrongly into the file would otherwise cut the rows short.
         sheet.reset_dimensions()
-        rows: Iterator[tuple[Any, ...]] = sheet.iter_rows(values_only=True)
-        return rows
+        return _exact_values(sheet.iter_rows())
 
-    def close(self) -> None:
-        self._book.close()
+
+def _exact_values(rows: Iterator[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
+    """openpyxl's cells as values, error cells as CellError; a damaged part said as SheetFileError (openpyxl
+    reads the sheet's XML only as the rows are asked for)."""
+    try:
+        for row in rows:
+            yield tuple(CellError(cell.value) if cell.data_type == "e" else cell.value for cell in row)
+    except (ElementTree.ParseError, *_DAMAGED) as exc:
+        raise SheetFileError(str(exc)) from exc
+
+
+def _fast_reader_reads(xml: bytes) -> bool:
+    """Whether calamine gives every value of this sheet's XML, in a grid of reasonable size."""
+    if _ERROR_CELL.search(xml):
+        return False
+    # Rows are written in ascending order: the last row element holds the highest row number.
+    numbers = _ROW_NUMBER.findall(xml[-_TAIL:]) or _ROW_NUMBER.findall(xml)
+    if not numbers:
+        return not _CELL.search(xml)  # cells without row numbers: let the exact reader place them
+    height = int(numbers[-1])
+    width = max((_column_number(letters) for letters in _WIDE_CELL.findall(xml)), default=26)
+    return height * width <= MAX_GRID_CELLS
+
+
+def _column_number(letters: bytes) -> int:
+    number = 0
+    for letter in letters:
+        number = number * 26 + letter - 64
+    return number
+
+
+def _sheet_parts(archive: zipfile.ZipFile) -> dict[str, str]:
+    """Each worksheet's name → its XML part in the archive (from xl/workbook.xml and its relationships)."""
+    try:
+        book = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+        relations = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+    except (ElementTree.ParseError, *_DAMAGED):
+        return {}  # every sheet then goes to the exact reader, which says what is wrong
+    targets = {r.get("Id"): r.get("Target", "") for r in relations.iter(_RELATIONSHIPS)}
+    parts = {}
+    for sheet in book.iter(_SHEET):
+        target = targets.get(sheet.get(_RELATION_ID))
+        if target:
+            # Targets are relative to xl/ unless they start at the archive's root.
+            part = target.lstrip("/") if target.startswith("/") else posixpath.normpath("xl/" + target)
+            parts[sheet.get("name", "")] = part
+    return parts

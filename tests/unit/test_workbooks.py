@@ -10,8 +10,7 @@ from typing import Any
 import openpyxl
 import pytest
 
-from yuexiu_desk import workbooks
-from yuexiu_desk.workbooks import SheetFileError, open_workbook
+from yuexiu_desk.workbooks import CellError, SheetFileError, open_workbook
 
 CHINESE_DATE = 'yyyy"年"m"月"d"日"'
 
@@ -74,8 +73,8 @@ def test_the_fast_reader_reads_every_kind_of_cell_as_openpyxl_does(tmp_path: Pat
     path = write_sample(tmp_path / "ledger.xlsx")
     book = open_workbook(path)
     try:
-        assert isinstance(book, workbooks._CalamineRows)
         assert book.sheetnames == ["住户", "合同"]
+        assert [book.reader_of(name) for name in book.sheetnames] == ["calamine", "calamine"]
         for name in book.sheetnames:
             assert table(book.rows(name)) == openpyxl_table(path, name)
         rows = list(book.rows("住户"))
@@ -95,9 +94,12 @@ def test_a_workbook_with_a_failed_formula_is_read_with_the_error_showing(tmp_pat
     book = open_workbook(path)
     try:
         rows = list(book.rows("住户"))
-        assert isinstance(book, workbooks._OpenpyxlRows)
-        assert rows[5][6] == "#DIV/0!"
+        assert book.reader_of("住户") == "openpyxl"
+        assert rows[5][6] == "#DIV/0!" and isinstance(rows[5][6], CellError)
         assert table(rows) == openpyxl_table(path, "住户")
+        # The other sheet has no error: it is still read fast.
+        assert book.reader_of("合同") == "calamine"
+        assert list(book.rows("合同"))[1] == ("1", "1-1-101")
     finally:
         book.close()
 
@@ -110,8 +112,9 @@ def test_text_that_starts_like_an_error_is_text_and_read_fast(tmp_path: Path) ->
     book.save(path)
     reader = open_workbook(path)
     try:
-        assert isinstance(reader, workbooks._CalamineRows)
-        assert list(reader.rows("合同"))[1][2] == "#N/A 表示暂缺"
+        assert reader.reader_of("合同") == "calamine"
+        value = list(reader.rows("合同"))[1][2]
+        assert value == "#N/A 表示暂缺" and not isinstance(value, CellError)
     finally:
         reader.close()
 
@@ -136,3 +139,87 @@ def test_a_zip_that_is_not_a_workbook_is_refused(tmp_path: Path) -> None:
         archive.writestr("readme.txt", "这不是工作簿")
     with pytest.raises(SheetFileError):
         open_workbook(path)
+
+
+def rewrite_part(path: Path, part: str, change: Any) -> None:
+    """The workbook with one part of its archive changed (what no spreadsheet program would write)."""
+    import zipfile
+
+    with zipfile.ZipFile(path) as archive:
+        parts = {info.filename: archive.read(info) for info in archive.infolist()}
+    parts[part] = change(parts[part])
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in parts.items():
+            archive.writestr(name, data)
+
+
+def test_an_error_of_any_name_is_an_error(tmp_path: Path) -> None:
+    """Newer Excel and other programs have errors beyond the classic seven (#SPILL!, LibreOffice's Err:502):
+    the cell's type says it is one, whatever it shows."""
+    path = write_sample(tmp_path / "ledger.xlsx", error=True)
+    rewrite_part(path, "xl/worksheets/sheet1.xml", lambda xml: xml.replace(b"#DIV/0!", b"Err:502"))
+    book = open_workbook(path)
+    try:
+        value = list(book.rows("住户"))[5][6]
+    finally:
+        book.close()
+    assert value == "Err:502" and isinstance(value, CellError)
+
+
+@pytest.mark.parametrize("far", ["XFD1", "A1048576", "XFD1048576"])
+def test_a_stray_value_far_away_is_read_without_laying_out_the_empty_grid(tmp_path: Path, far: str) -> None:
+    """One value typed after Ctrl+→ or Ctrl+↓: a grid from A1 to there would need gigabytes (calamine
+    builds it before anything can be checked, and the process dies). Only the cells that exist are read;
+    a small sheet's grid is laid out as usual."""
+    path = write_sample(tmp_path / "ledger.xlsx")
+    book = openpyxl.load_workbook(path)
+    for number in range(9, 1000):  # a ledger of a thousand rows: XFD1 alone makes that 16 million cells
+        book["住户"].cell(number, 1, f"1-1-{number}")
+    book["住户"][far] = "误输入"
+    book.save(path)
+    reader = open_workbook(path)
+    try:
+        assert reader.reader_of("住户") == "openpyxl"
+        found = [
+            (number, column, value)
+            for number, row in enumerate(reader.rows("住户"), start=1)
+            for column, value in enumerate(row, start=1)
+            if value == "误输入"
+        ]
+        assert reader.reader_of("合同") == "calamine"
+    finally:
+        reader.close()
+    cell = openpyxl.utils.cell.coordinate_from_string(far)
+    assert found == [(cell[1], openpyxl.utils.cell.column_index_from_string(cell[0]), "误输入")]
+
+
+def test_a_small_sheet_with_a_far_value_is_still_read_fast(tmp_path: Path) -> None:
+    path = write_sample(tmp_path / "ledger.xlsx")
+    book = openpyxl.load_workbook(path)
+    book["合同"]["XFD3"] = "远处"
+    book.save(path)
+    reader = open_workbook(path)
+    try:
+        assert reader.reader_of("合同") == "calamine"
+        assert list(reader.rows("合同"))[2][16383] == "远处"
+    finally:
+        reader.close()
+
+
+def test_a_damaged_sheet_is_said_not_crashed(tmp_path: Path) -> None:
+    import zipfile
+
+    path = write_sample(tmp_path / "ledger.xlsx")
+    data = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as archive:
+        info = archive.getinfo("xl/worksheets/sheet1.xml")
+    # Scramble the middle of the sheet's compressed bytes; the archive's directory stays intact.
+    start = info.header_offset + 30 + len(info.filename) + 10
+    data[start : start + 40] = bytes(range(40))
+    path.write_bytes(bytes(data))
+    with pytest.raises(SheetFileError):
+        book = open_workbook(path)
+        try:
+            list(book.rows("住户"))
+        finally:
+            book.close()

@@ -78,7 +78,7 @@ from yuexiu_desk.services.leases import SignLease, record_filing, sign_lease
 from yuexiu_desk.storage.bulk import execute_many, new_ids, page_cache, stored_value
 from yuexiu_desk.storage.db import require_station
 from yuexiu_desk.storage.models import HouseholdMember, Lease, RentStandard, Unit
-from yuexiu_desk.workbooks import ERROR_VALUES, SheetFileError, WorkbookRows, open_workbook
+from yuexiu_desk.workbooks import ERROR_VALUES, CellError, SheetFileError, Workbook, open_workbook
 
 # From this many households on, the bulk writer is used (a station has ~200; the bureau tens of thousands).
 BULK_MIN_HOUSEHOLDS = 1000
@@ -267,6 +267,8 @@ def _read_file(
         members = None if member_rows is None else _members(member_rows, today, problems)
         lease_rows = _sheet_rows(book, LEASE_SHEET, LEASE_COLUMNS, _LEASE_ORDER, problems)
         leases = None if lease_rows is None else _leases(lease_rows, problems)
+    except SheetFileError as exc:
+        raise _not_a_workbook(path, exc) from exc
     finally:
         book.close()
     if members == [] and leases == []:
@@ -276,7 +278,7 @@ def _read_file(
     return members, leases
 
 
-def _open(path: Path) -> WorkbookRows:
+def _open(path: Path) -> Workbook:
     if not path.is_file():
         raise UserError(f"找不到文件 {path}，请检查文件名和所在文件夹。")
     if path.suffix.lower() not in (".xlsx", ".xlsm"):
@@ -286,13 +288,17 @@ def _open(path: Path) -> WorkbookRows:
     try:
         return open_workbook(path)
     except SheetFileError as exc:
-        raise UserError(
-            f"文件“{path.name}”无法作为 Excel 工作簿打开（{exc}）；请在 Excel 中打开确认后另存为 .xlsx 再试。"
-        ) from exc
+        raise _not_a_workbook(path, exc) from exc
     except OSError as exc:
         raise EnvironmentProblem(
             f"无法读取文件 {path}（{exc.strerror or exc}）；如果它正在 Excel 中打开请先关闭，并检查读取权限。"
         ) from exc
+
+
+def _not_a_workbook(path: Path, exc: SheetFileError) -> UserError:
+    return UserError(
+        f"文件“{path.name}”无法作为 Excel 工作簿打开（{exc}）；请在 Excel 中打开确认后另存为 .xlsx 再试。"
+    )
 
 
 _SPACES = re.compile(r"\s+")
@@ -306,7 +312,7 @@ def _header_key(value: object) -> str:
 
 
 def _sheet_rows(
-    book: WorkbookRows,
+    book: Workbook,
     name: str,
     columns: tuple[TemplateColumn, ...],
     order: tuple[str, ...],
@@ -322,15 +328,7 @@ def _sheet_rows(
             )
         )
         return None
-    try:
-        rows = book.rows(actual)
-    except SheetFileError as exc:
-        problems.append(
-            ImportProblem(
-                name, 0, "", f"这张工作表读不出来（{exc}）；请在 Excel 中打开确认后另存为 .xlsx 再试。"
-            )
-        )
-        return None
+    rows = book.rows(actual)
     wanted = {_header_key(c.header): c.header for c in columns}
     header_no = 0
     found: tuple[Any, ...] = ()
@@ -583,7 +581,7 @@ def _cells(
                 problems.append(ImportProblem(sheet, row, column.header, _REQUIRED))
             parsed.append(None)
             continue
-        if value.__class__ is str and value in ERROR_VALUES:
+        if value.__class__ is CellError or (value.__class__ is str and value in ERROR_VALUES):
             problems.append(ImportProblem(sheet, row, column.header, _FORMULA_ERROR.format(value=value)))
             parsed.append(None)
             continue

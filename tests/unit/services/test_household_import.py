@@ -11,6 +11,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import uuid
+import zipfile
 from collections import Counter
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
@@ -727,6 +728,15 @@ def test_files_that_are_not_ledgers_are_refused_in_one_sentence(demo_store: Stor
     empty = write_household_template(tmp_path / "empty.xlsx")
     with pytest.raises(UserError, match="都没有数据行"):
         run_import(demo_store, empty, bulk=False)
+    damaged = write_household_template(tmp_path / "damaged.xlsx")
+    data = bytearray(damaged.read_bytes())
+    with zipfile.ZipFile(damaged) as archive:
+        sheet = archive.getinfo("xl/worksheets/sheet1.xml")
+    start = sheet.header_offset + 30 + len(sheet.filename) + 10  # inside the sheet's compressed bytes
+    data[start : start + 40] = bytes(range(40))
+    damaged.write_bytes(bytes(data))
+    with pytest.raises(UserError, match="无法作为 Excel 工作簿打开"):
+        run_import(demo_store, damaged, bulk=False)
 
 
 def test_the_problem_text_names_sheet_row_and_column() -> None:
