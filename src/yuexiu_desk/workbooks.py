@@ -10,7 +10,9 @@ where the sheet is read with openpyxl instead:
 - calamine builds a grid from the sheet's first to its last cell before any of it can be checked: one stray
   value typed in column XFD or row 1,048,576 asks for gigabytes, and the process dies without a word.
   openpyxl reads only the cells that exist.
-Both are found by a search of the sheet's XML (≈ 0.1 s for the benchmark's 38 MB sheet).
+Both are found by searching the sheet's XML: every cell reference counts, however it is written (≈ 0.2 s for
+the benchmark's 38 MB member sheet). openpyxl in turn does not know Excel's East Asian built-in date formats
+(2024年3月1日 as format 31): on that path this module gives such cells as dates, as calamine does.
 
 Values are what the cell holds as Excel shows it: str, int or float, bool, date or datetime, time or
 timedelta, or CellError; an empty cell is None or "" (callers treat both as blank). Row i of a sheet (from 0)
@@ -22,6 +24,7 @@ from __future__ import annotations
 import io
 import posixpath
 import re
+import warnings
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -54,14 +57,14 @@ class SheetFileError(Exception):
 # literal, so it is searched fast; an attribute of another name ending in t, or text holding the same
 # characters, only sends the sheet to the exact reader: never a wrong value.
 _ERROR_CELL = re.compile(rb"""t\s*=\s*["']e["']""")
-# Cell references in columns of two or three letters (AA … XFD); ledgers stay within A … Z.
-_WIDE_CELL = re.compile(rb"""r\s*=\s*["']([A-Z]{2,3})[0-9]""")
-_ROW_NUMBER = re.compile(rb"""<(?:\w+:)?row\b[^>]*?\br\s*=\s*["']([0-9]+)["']""")
-_CELL = re.compile(rb"<(?:\w+:)?c[\s>]")
-_TAIL = 1 << 16
+# Cell references in columns of two letters or more (AA … XFD; any case), and references written r = "…".
+_WIDE_REF = re.compile(rb"""r=["']([A-Za-z]{2,})[0-9]""")
+_SPACED_REF = re.compile(rb"r[ \t\r\n]+=|r=[ \t\r\n]")
 _RELATIONSHIPS = "{http://schemas.openxmlformats.org/package/2006/relationships}Relationship"
 _SHEET = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}sheet"
 _RELATION_ID = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}id"
+# Built-in number formats 27–36 and 50–58: the dates (and times) of Chinese, Japanese and Korean Excel.
+_EAST_ASIAN_DATE_FORMATS = frozenset((*range(27, 37), *range(50, 59)))
 # What reading a damaged archive or part can raise.
 _DAMAGED = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError, KeyError, ValueError)
 
@@ -91,24 +94,20 @@ class Workbook:
         """Every row of the sheet from row 1, each a tuple of the cells from column A."""
         from python_calamine import CalamineError
 
-        part = self._parts.get(name)
-        try:
-            xml = self._archive.read(part) if part else None
-        except _DAMAGED as exc:
-            raise SheetFileError(str(exc)) from exc
-        if xml is None or not _fast_reader_reads(xml):
-            return self._exact_rows(name)
-        try:
-            # skip_empty_area=False: rows and columns counted from A1, so row numbers are Excel's.
-            values = self._calamine.get_sheet_by_name(name).to_python(skip_empty_area=False)
-        except CalamineError as exc:
-            raise SheetFileError(str(exc)) from exc
-        return (tuple(row) for row in values)
+        if self.reader_of(name) == "calamine":
+            try:
+                # skip_empty_area=False: rows and columns counted from A1, so row numbers are Excel's.
+                values = self._calamine.get_sheet_by_name(name).to_python(skip_empty_area=False)
+            except CalamineError:
+                pass  # a layout calamine does not follow (a part it does not find): openpyxl decides
+            else:
+                return (tuple(row) for row in values)
+        return self._exact_rows(name)
 
     def reader_of(self, name: str) -> str:
-        """ "calamine" or "openpyxl": which reader rows(name) uses (for tests and the benchmark)."""
-        part = self._parts.get(name)
-        return "calamine" if part and _fast_reader_reads(self._archive.read(part)) else "openpyxl"
+        """ "calamine" or "openpyxl": which reader rows(name) starts with."""
+        xml = self._sheet_xml(name)
+        return "calamine" if xml is not None and _fast_reader_reads(xml) else "openpyxl"
 
     def close(self) -> None:
         self._calamine.close()
@@ -116,28 +115,66 @@ class Workbook:
         if self._exact is not None:
             self._exact.close()
 
+    def _sheet_xml(self, name: str) -> bytes | None:
+        """The sheet's XML, None when it cannot be found (the exact reader then reads or refuses it)."""
+        part = self._parts.get(name)
+        if part is None:
+            return None
+        names = {n.lower(): n for n in self._archive.namelist()}
+        # Zip names are compared exactly; Excel finds a part whose name differs only in case, and so does this.
+        found = names.get(part.lower())
+        if found is None:
+            return None
+        try:
+            return self._archive.read(found)
+        except _DAMAGED as exc:
+            raise SheetFileError(str(exc)) from exc
+
     def _exact_rows(self, name: str) -> Iterator[tuple[Any, ...]]:
         from openpyxl import load_workbook
         from openpyxl.utils.exceptions import InvalidFileException
 
         if self._exact is None:
             try:
-                self._exact = load_workbook(io.BytesIO(self._data), read_only=True, data_only=True)
+                # Workbooks from other programs often lack a default style, which openpyxl warns about.
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    self._exact = load_workbook(io.BytesIO(self._data), read_only=True, data_only=True)
             except (InvalidFileException, *_DAMAGED) as exc:
                 raise SheetFileError(str(exc)) from exc
         sheet = self._exact[name]
         # A sheet size written wrongly into the file would otherwise cut the rows short.
         sheet.reset_dimensions()
-        return _exact_values(sheet.iter_rows())
+        # Excel's East Asian built-in date formats are not in openpyxl's table of built-in formats, so their
+        # cells would come back as bare serial numbers where calamine (and Excel) show dates.
+        styles = getattr(self._exact, "_cell_styles", ())
+        dated = frozenset(i for i, style in enumerate(styles) if style.numFmtId in _EAST_ASIAN_DATE_FORMATS)
+        return _exact_values(sheet.iter_rows(), dated, self._exact.epoch)
 
 
-def _exact_values(rows: Iterator[tuple[Any, ...]]) -> Iterator[tuple[Any, ...]]:
-    """openpyxl's cells as values, error cells as CellError; a damaged part said as SheetFileError (openpyxl
-    reads the sheet's XML only as the rows are asked for)."""
+def _exact_values(
+    rows: Iterator[tuple[Any, ...]], dated: frozenset[int], epoch: Any
+) -> Iterator[tuple[Any, ...]]:
+    """openpyxl's cells as values, error cells as CellError, numbers in an East Asian date format as dates; a
+    damaged part said as SheetFileError (openpyxl reads the sheet's XML only as the rows are asked for)."""
+    from openpyxl.utils.datetime import from_excel
+
+    def value(cell: Any) -> Any:
+        if cell.data_type == "e":
+            return CellError(cell.value)
+        if dated and cell.data_type == "n" and getattr(cell, "_style_id", None) in dated:
+            number = cell.value
+            if isinstance(number, int | float) and not isinstance(number, bool):
+                try:
+                    return from_excel(number, epoch)
+                except (ValueError, OverflowError):
+                    return number  # no date: the importer says the number is not one
+        return cell.value
+
     try:
         for row in rows:
-            yield tuple(CellError(cell.value) if cell.data_type == "e" else cell.value for cell in row)
-    except (ElementTree.ParseError, *_DAMAGED) as exc:
+            yield tuple(value(cell) for cell in row)
+    except (ElementTree.ParseError, IndexError, *_DAMAGED) as exc:
         raise SheetFileError(str(exc)) from exc
 
 
@@ -145,12 +182,12 @@ def _fast_reader_reads(xml: bytes) -> bool:
     """Whether calamine gives every value of this sheet's XML, in a grid of reasonable size."""
     if _ERROR_CELL.search(xml):
         return False
-    # Rows are written in ascending order: the last row element holds the highest row number.
-    numbers = _ROW_NUMBER.findall(xml[-_TAIL:]) or _ROW_NUMBER.findall(xml)
-    if not numbers:
-        return not _CELL.search(xml)  # cells without row numbers: let the exact reader place them
-    height = int(numbers[-1])
-    width = max((_column_number(letters) for letters in _WIDE_CELL.findall(xml)), default=26)
+    if _SPACED_REF.search(xml):
+        return False
+    width = max((_column_number(letters.upper()) for letters in _WIDE_REF.findall(xml)), default=26)
+    digits = len(str(MAX_GRID_CELLS // width))
+    tall = re.compile(rb"""r=["'][A-Za-z]*([0-9]{%d,})["']""" % digits)
+    height = max((int(n) for n in tall.findall(xml)), default=10 ** (digits - 1) - 1)
     return height * width <= MAX_GRID_CELLS
 
 
@@ -169,11 +206,11 @@ def _sheet_parts(archive: zipfile.ZipFile) -> dict[str, str]:
     except (ElementTree.ParseError, *_DAMAGED):
         return {}  # every sheet then goes to the exact reader, which says what is wrong
     targets = {r.get("Id"): r.get("Target", "") for r in relations.iter(_RELATIONSHIPS)}
-    parts = {}
+    parts: dict[str, str] = {}
     for sheet in book.iter(_SHEET):
         target = targets.get(sheet.get(_RELATION_ID))
         if target:
             # Targets are relative to xl/ unless they start at the archive's root.
             part = target.lstrip("/") if target.startswith("/") else posixpath.normpath("xl/" + target)
-            parts[sheet.get("name", "")] = part
+            parts.setdefault(sheet.get("name", ""), part)
     return parts

@@ -223,3 +223,86 @@ def test_a_damaged_sheet_is_said_not_crashed(tmp_path: Path) -> None:
             list(book.rows("住户"))
         finally:
             book.close()
+
+
+@pytest.mark.parametrize(
+    ("cell", "far"),
+    [
+        (b'<c r="C4"', b'<c r="XFD1048576"'),  # a far cell in a row that is not the last
+        (b'<c r="C4"', b'<c r="xfd4000"'),  # lower-case column letters
+        (b'<c r="C4"', b'<c r="AAAA1001"'),  # more letters than Excel has columns
+        (b'<c r="C4"', b'<c r = "XFD4000"'),  # spaces around the equals sign
+    ],
+    ids=["row-not-last", "lower-case", "four-letters", "spaced"],
+)
+def test_a_far_cell_written_any_way_keeps_the_sheet_from_the_grid_reader(
+    tmp_path: Path, cell: bytes, far: bytes
+) -> None:
+    """Layouts no spreadsheet program writes but calamine still places: each would have it lay out tens of
+    millions of cells (or abort), so the exact reader takes the sheet. Only the choice is asserted: calling
+    calamine on them is what must not happen."""
+    path = write_sample(tmp_path / "ledger.xlsx")
+    rewrite_part(path, "xl/worksheets/sheet1.xml", lambda xml: xml.replace(cell, far, 1))
+    book = open_workbook(path)
+    try:
+        assert book.reader_of("住户") == "openpyxl"
+        assert book.reader_of("合同") == "calamine"
+    finally:
+        book.close()
+
+
+def test_east_asian_builtin_date_formats_are_dates_with_either_reader(tmp_path: Path) -> None:
+    """Chinese Excel and WPS store 2024年3月1日 as built-in format 31, which openpyxl does not know as a date.
+    A sheet read by openpyxl (here: because of an error cell) still gives the date, as calamine does."""
+
+    def builtin_31(styles: bytes) -> bytes:
+        import re
+
+        # The sample's Chinese date is the workbook's second own format (165): make it built-in 31.
+        styles = re.sub(rb'<numFmt numFmtId="165"[^>]*/>', b"", styles)
+        return styles.replace(b'numFmtId="165"', b'numFmtId="31"')
+
+    for error in (False, True):
+        path = write_sample(tmp_path / f"ledger-{error}.xlsx", error=error)
+        rewrite_part(path, "xl/styles.xml", builtin_31)
+        book = open_workbook(path)
+        try:
+            assert book.reader_of("住户") == ("openpyxl" if error else "calamine")
+            assert plain(list(book.rows("住户"))[5][2]) == datetime(2024, 3, 1)
+        finally:
+            book.close()
+
+
+def test_sheet_parts_named_in_other_ways_are_still_read(tmp_path: Path) -> None:
+    """A relationship target that climbs out of xl/ and back, or differs from the part's name in case."""
+    path = write_sample(tmp_path / "ledger.xlsx")
+    rewrite_part(
+        path,
+        "xl/_rels/workbook.xml.rels",
+        lambda rels: rels.replace(b"/xl/worksheets/sheet1.xml", b"../xl/worksheets/sheet1.xml").replace(
+            b"/xl/worksheets/sheet2.xml", b"/xl/worksheets/SHEET2.xml"
+        ),
+    )
+    book = open_workbook(path)
+    try:
+        assert table(book.rows("住户")) == openpyxl_table(write_sample(tmp_path / "plain.xlsx"), "住户")
+        assert list(book.rows("合同"))[1] == ("1", "1-1-101")
+    finally:
+        book.close()
+
+
+def test_a_shared_string_that_does_not_exist_is_said_not_crashed(tmp_path: Path) -> None:
+    path = write_sample(tmp_path / "ledger.xlsx")
+    rewrite_part(
+        path,
+        "xl/worksheets/sheet1.xml",
+        lambda xml: xml.replace(
+            '<c r="C3" t="inlineStr"><is><t>房号</t></is></c>'.encode(), b'<c r="C3" t="s"><v>999</v></c>'
+        ),
+    )
+    book = open_workbook(path)
+    try:
+        with pytest.raises(SheetFileError):
+            list(book.rows("住户"))
+    finally:
+        book.close()
