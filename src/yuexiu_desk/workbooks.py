@@ -109,6 +109,12 @@ class Workbook:
         xml = self._sheet_xml(name)
         return "calamine" if xml is not None and _fast_reader_reads(xml) else "openpyxl"
 
+    def __enter__(self) -> Workbook:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def close(self) -> None:
         self._calamine.close()
         self._archive.close()

@@ -71,15 +71,12 @@ def openpyxl_table(path: Path, name: str) -> list[list[Any]]:
 
 def test_the_fast_reader_reads_every_kind_of_cell_as_openpyxl_does(tmp_path: Path) -> None:
     path = write_sample(tmp_path / "ledger.xlsx")
-    book = open_workbook(path)
-    try:
+    with open_workbook(path) as book:
         assert book.sheetnames == ["住户", "合同"]
         assert [book.reader_of(name) for name in book.sheetnames] == ["calamine", "calamine"]
         for name in book.sheetnames:
             assert table(book.rows(name)) == openpyxl_table(path, name)
         rows = list(book.rows("住户"))
-    finally:
-        book.close()
     # Excel's numbering: row 4 (index 3) holds the first data row, column C (index 2) the unit code.
     assert rows[3][2] == "1-1-101"
     assert plain(rows[3][4]) == 36000
@@ -91,8 +88,7 @@ def test_the_fast_reader_reads_every_kind_of_cell_as_openpyxl_does(tmp_path: Pat
 
 def test_a_workbook_with_a_failed_formula_is_read_with_the_error_showing(tmp_path: Path) -> None:
     path = write_sample(tmp_path / "ledger.xlsx", error=True)
-    book = open_workbook(path)
-    try:
+    with open_workbook(path) as book:
         rows = list(book.rows("住户"))
         assert book.reader_of("住户") == "openpyxl"
         assert rows[5][6] == "#DIV/0!" and isinstance(rows[5][6], CellError)
@@ -100,8 +96,6 @@ def test_a_workbook_with_a_failed_formula_is_read_with_the_error_showing(tmp_pat
         # The other sheet has no error: it is still read fast.
         assert book.reader_of("合同") == "calamine"
         assert list(book.rows("合同"))[1] == ("1", "1-1-101")
-    finally:
-        book.close()
 
 
 def test_text_that_starts_like_an_error_is_text_and_read_fast(tmp_path: Path) -> None:
@@ -110,13 +104,10 @@ def test_text_that_starts_like_an_error_is_text_and_read_fast(tmp_path: Path) ->
     book = openpyxl.load_workbook(path)
     book["合同"]["C2"] = "#N/A 表示暂缺"
     book.save(path)
-    reader = open_workbook(path)
-    try:
+    with open_workbook(path) as reader:
         assert reader.reader_of("合同") == "calamine"
         value = list(reader.rows("合同"))[1][2]
         assert value == "#N/A 表示暂缺" and not isinstance(value, CellError)
-    finally:
-        reader.close()
 
 
 @pytest.mark.parametrize(
@@ -158,11 +149,8 @@ def test_an_error_of_any_name_is_an_error(tmp_path: Path) -> None:
     the cell's type says it is one, whatever it shows."""
     path = write_sample(tmp_path / "ledger.xlsx", error=True)
     rewrite_part(path, "xl/worksheets/sheet1.xml", lambda xml: xml.replace(b"#DIV/0!", b"Err:502"))
-    book = open_workbook(path)
-    try:
+    with open_workbook(path) as book:
         value = list(book.rows("住户"))[5][6]
-    finally:
-        book.close()
     assert value == "Err:502" and isinstance(value, CellError)
 
 
@@ -177,8 +165,7 @@ def test_a_stray_value_far_away_is_read_without_laying_out_the_empty_grid(tmp_pa
         book["住户"].cell(number, 1, f"1-1-{number}")
     book["住户"][far] = "误输入"
     book.save(path)
-    reader = open_workbook(path)
-    try:
+    with open_workbook(path) as reader:
         assert reader.reader_of("住户") == "openpyxl"
         found = [
             (number, column, value)
@@ -187,8 +174,6 @@ def test_a_stray_value_far_away_is_read_without_laying_out_the_empty_grid(tmp_pa
             if value == "误输入"
         ]
         assert reader.reader_of("合同") == "calamine"
-    finally:
-        reader.close()
     cell = openpyxl.utils.cell.coordinate_from_string(far)
     assert found == [(cell[1], openpyxl.utils.cell.column_index_from_string(cell[0]), "误输入")]
 
@@ -198,12 +183,9 @@ def test_a_small_sheet_with_a_far_value_is_still_read_fast(tmp_path: Path) -> No
     book = openpyxl.load_workbook(path)
     book["合同"]["XFD3"] = "远处"
     book.save(path)
-    reader = open_workbook(path)
-    try:
+    with open_workbook(path) as reader:
         assert reader.reader_of("合同") == "calamine"
         assert list(reader.rows("合同"))[2][16383] == "远处"
-    finally:
-        reader.close()
 
 
 def test_a_damaged_sheet_is_said_not_crashed(tmp_path: Path) -> None:
@@ -217,12 +199,8 @@ def test_a_damaged_sheet_is_said_not_crashed(tmp_path: Path) -> None:
     start = info.header_offset + 30 + len(info.filename) + 10
     data[start : start + 40] = bytes(range(40))
     path.write_bytes(bytes(data))
-    with pytest.raises(SheetFileError):
-        book = open_workbook(path)
-        try:
-            list(book.rows("住户"))
-        finally:
-            book.close()
+    with pytest.raises(SheetFileError), open_workbook(path) as book:
+        list(book.rows("住户"))
 
 
 @pytest.mark.parametrize(
@@ -243,12 +221,9 @@ def test_a_far_cell_written_any_way_keeps_the_sheet_from_the_grid_reader(
     calamine on them is what must not happen."""
     path = write_sample(tmp_path / "ledger.xlsx")
     rewrite_part(path, "xl/worksheets/sheet1.xml", lambda xml: xml.replace(cell, far, 1))
-    book = open_workbook(path)
-    try:
+    with open_workbook(path) as book:
         assert book.reader_of("住户") == "openpyxl"
         assert book.reader_of("合同") == "calamine"
-    finally:
-        book.close()
 
 
 def test_east_asian_builtin_date_formats_are_dates_with_either_reader(tmp_path: Path) -> None:
@@ -265,12 +240,9 @@ def test_east_asian_builtin_date_formats_are_dates_with_either_reader(tmp_path: 
     for error in (False, True):
         path = write_sample(tmp_path / f"ledger-{error}.xlsx", error=error)
         rewrite_part(path, "xl/styles.xml", builtin_31)
-        book = open_workbook(path)
-        try:
+        with open_workbook(path) as book:
             assert book.reader_of("住户") == ("openpyxl" if error else "calamine")
             assert plain(list(book.rows("住户"))[5][2]) == datetime(2024, 3, 1)
-        finally:
-            book.close()
 
 
 def test_sheet_parts_named_in_other_ways_are_still_read(tmp_path: Path) -> None:
@@ -283,12 +255,9 @@ def test_sheet_parts_named_in_other_ways_are_still_read(tmp_path: Path) -> None:
             b"/xl/worksheets/sheet2.xml", b"/xl/worksheets/SHEET2.xml"
         ),
     )
-    book = open_workbook(path)
-    try:
+    with open_workbook(path) as book:
         assert table(book.rows("住户")) == openpyxl_table(write_sample(tmp_path / "plain.xlsx"), "住户")
         assert list(book.rows("合同"))[1] == ("1", "1-1-101")
-    finally:
-        book.close()
 
 
 def test_a_shared_string_that_does_not_exist_is_said_not_crashed(tmp_path: Path) -> None:
@@ -300,9 +269,5 @@ def test_a_shared_string_that_does_not_exist_is_said_not_crashed(tmp_path: Path)
             '<c r="C3" t="inlineStr"><is><t>房号</t></is></c>'.encode(), b'<c r="C3" t="s"><v>999</v></c>'
         ),
     )
-    book = open_workbook(path)
-    try:
-        with pytest.raises(SheetFileError):
-            list(book.rows("住户"))
-    finally:
-        book.close()
+    with open_workbook(path) as book, pytest.raises(SheetFileError):
+        list(book.rows("住户"))

@@ -261,16 +261,14 @@ def _read_file(
     path: Path, today: date, problems: list[ImportProblem]
 ) -> tuple[list[_Member] | None, list[_LeaseRow] | None]:
     """The rows of both sheets, each None when its sheet or a column is missing."""
-    book = _open(path)
     try:
-        member_rows = _sheet_rows(book, MEMBER_SHEET, MEMBER_COLUMNS, _MEMBER_ORDER, problems)
-        members = None if member_rows is None else _members(member_rows, today, problems)
-        lease_rows = _sheet_rows(book, LEASE_SHEET, LEASE_COLUMNS, _LEASE_ORDER, problems)
-        leases = None if lease_rows is None else _leases(lease_rows, problems)
+        with _open(path) as book:
+            member_rows = _sheet_rows(book, MEMBER_SHEET, MEMBER_COLUMNS, _MEMBER_ORDER, problems)
+            members = None if member_rows is None else _members(member_rows, today, problems)
+            lease_rows = _sheet_rows(book, LEASE_SHEET, LEASE_COLUMNS, _LEASE_ORDER, problems)
+            leases = None if lease_rows is None else _leases(lease_rows, problems)
     except SheetFileError as exc:
         raise _not_a_workbook(path, exc) from exc
-    finally:
-        book.close()
     if members == [] and leases == []:
         raise UserError(
             f"文件 {path.name} 的“{MEMBER_SHEET}”表和“{LEASE_SHEET}”表都没有数据行，没有可导入的内容。"
