@@ -39,6 +39,15 @@ def write_sample(path: Path, *, error: bool = False) -> Path:
     return path
 
 
+def sample_with(folder: Path, sheet: str, ref: str, value: Any) -> Path:
+    """The sample with one more cell, typed as a clerk would."""
+    path = write_sample(folder / "ledger.xlsx")
+    book = openpyxl.load_workbook(path)
+    book[sheet][ref] = value
+    book.save(path)
+    return path
+
+
 def plain(value: Any) -> Any:
     """A value as a person reads it in the cell, whichever reader gave it."""
     if value == "":
@@ -100,11 +109,7 @@ def test_a_workbook_with_a_failed_formula_is_read_with_the_error_showing(tmp_pat
 
 def test_text_that_starts_like_an_error_is_text_and_read_fast(tmp_path: Path) -> None:
     """Only the cell's type marks a failed formula: a clerk's note that begins with #N/A is plain text."""
-    path = write_sample(tmp_path / "ledger.xlsx")
-    book = openpyxl.load_workbook(path)
-    book["合同"]["C2"] = "#N/A 表示暂缺"
-    book.save(path)
-    with open_workbook(path) as reader:
+    with open_workbook(sample_with(tmp_path, "合同", "C2", "#N/A 表示暂缺")) as reader:
         assert reader.reader_of("合同") == "calamine"
         value = list(reader.rows("合同"))[1][2]
         assert value == "#N/A 表示暂缺" and not isinstance(value, CellError)
@@ -179,11 +184,7 @@ def test_a_stray_value_far_away_is_read_without_laying_out_the_empty_grid(tmp_pa
 
 
 def test_a_small_sheet_with_a_far_value_is_still_read_fast(tmp_path: Path) -> None:
-    path = write_sample(tmp_path / "ledger.xlsx")
-    book = openpyxl.load_workbook(path)
-    book["合同"]["XFD3"] = "远处"
-    book.save(path)
-    with open_workbook(path) as reader:
+    with open_workbook(sample_with(tmp_path, "合同", "XFD3", "远处")) as reader:
         assert reader.reader_of("合同") == "calamine"
         assert list(reader.rows("合同"))[2][16383] == "远处"
 
