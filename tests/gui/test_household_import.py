@@ -211,6 +211,35 @@ def test_import_a_broken_file_lists_every_problem_and_imports_nothing(
     assert NOTHING_IMPORTED in saved_txt.read_text(encoding="utf-8")
 
 
+def test_a_formula_error_in_the_ledger_is_listed_with_its_cell(
+    window, demo_store, tmp_path, monkeypatch, wait_job, messages
+):
+    """A cell whose formula failed (Excel shows #DIV/0!) is neither blank nor data: the clerk sees where."""
+    path = write_book(tmp_path, vacant_code(demo_store))
+    book = openpyxl.load_workbook(path)
+    book["住户"]["H2"] = "#DIV/0!"  # 年收入(元) of the first member; openpyxl stores it as an error cell
+    book.save(path)
+    choose_file(monkeypatch, "getOpenFileName", path)
+    before = state(demo_store)
+    page = households_page(window)
+
+    with wait_job(window.runner):
+        page.import_households()
+    dialog = page.importer.dialog
+    assert isinstance(dialog, ImportProblemsDialog) and dialog.isVisible()
+    model = dialog.table.model()
+    cells = [[model.index(r, c).data() for c in range(4)] for r in range(model.rowCount())]
+    assert cells == [
+        [
+            "住户",
+            "2",
+            "年收入(元)",
+            "这一格显示的是公式出错（#DIV/0!），不是数据；请在 Excel 中改正公式或直接填入内容。",
+        ]
+    ]
+    assert state(demo_store) == before
+
+
 def test_a_file_that_is_not_a_workbook_is_one_sentence(
     window, demo_store, tmp_path, monkeypatch, wait_job, messages
 ):

@@ -1,8 +1,8 @@
 """Importing the station's existing ledgers from Excel (住户档案 page and the 文件 menu).
 
 The clerk saves the template (export.household_template), fills it in, and picks the file. The file is first
-checked in full (a dry run through the op runner: a bureau-size file takes tens of seconds, the window stays
-usable). Refused → every problem in a table (表, 行, 列, 问题) that can be copied or saved, and nothing was
+checked in full (a dry run through the op runner: a bureau-size file takes about ten seconds, the window
+stays usable). Refused → every problem in a table (表, 行, 列, 问题) that can be copied or saved, and nothing was
 imported. Accepted → what would be imported, with any warnings; 确认导入 runs the real import, which is all
 or nothing, and the pages refresh through the runner's changed("households").
 """
