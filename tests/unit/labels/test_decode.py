@@ -143,6 +143,26 @@ def test_several_codes_come_in_reading_order() -> None:
     assert decode_qr_texts(sheet) == [TEXT_B, TEXT_A, TEXT_C]
 
 
+def test_a_page_where_zbars_first_look_finds_one_code_is_still_read_whole(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Seen once on a 200 dpi scan of a demo label sheet: zbar's first pass returned one code of 24. Here
+    its first look is made to return only the first code it finds; the page is still read whole."""
+    page = Image.new("L", (1654, 2339), 255)  # A4 at 200 dpi
+    for n, text in enumerate((TEXT_A, TEXT_B, TEXT_C)):
+        page.paste(qr_image(text).convert("L"), (100 + 500 * n, 200 + 600 * n))
+    real = decode_module._decoder()
+    looks: list[int] = []
+
+    def first_look_sees_one(image: Image.Image) -> list[Any]:
+        looks.append(1)
+        found = real(image)
+        return found[:1] if len(looks) == 1 else found
+
+    monkeypatch.setattr(decode_module, "_decoder", lambda: first_look_sees_one)
+    assert decode_qr_texts(page) == [TEXT_A, TEXT_B, TEXT_C]
+
+
 def test_the_same_code_twice_is_reported_once() -> None:
     sheet = Image.new("L", (1000, 400), 255)
     sheet.paste(qr_image(TEXT_A).convert("L"), (20, 20))
