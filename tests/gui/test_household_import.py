@@ -171,25 +171,30 @@ def test_import_a_good_file_checks_then_confirms(
     assert line is not None and register.model.unit_row(line).status is UnitStatus.OCCUPIED
 
 
+def refused(window, monkeypatch, wait_job, path: Path) -> tuple[ImportProblemsDialog, list[list[str]]]:
+    """Import path from the 住户档案 page; the problems dialog that must come up, and its rows as shown."""
+    choose_file(monkeypatch, "getOpenFileName", path)
+    page = households_page(window)
+    with wait_job(window.runner):
+        page.import_households()
+    dialog = page.importer.dialog
+    assert isinstance(dialog, ImportProblemsDialog) and dialog.isVisible()
+    model = dialog.table.model()
+    return dialog, [[model.index(r, c).data() for c in range(4)] for r in range(model.rowCount())]
+
+
 def test_import_a_broken_file_lists_every_problem_and_imports_nothing(
     window, demo_store, tmp_path, monkeypatch, wait_job, messages
 ):
     code = vacant_code(demo_store)
     bad = HEAD_ID[:-1] + ("0" if HEAD_ID[-1] != "0" else "1")  # a wrong check digit
     path = write_book(tmp_path, code, head_id=bad)
-    choose_file(monkeypatch, "getOpenFileName", path)
     before = state(demo_store)
-    page = households_page(window)
-
-    with wait_job(window.runner):
-        page.import_households()
-    dialog = page.importer.dialog
-    assert isinstance(dialog, ImportProblemsDialog) and dialog.isVisible()
+    dialog, cells = refused(window, monkeypatch, wait_job, path)
     assert dialog.nothing_label.text() == NOTHING_IMPORTED == "未导入任何数据，请改正后重新导入。"
     model = dialog.table.model()
     headers = [model.headerData(c, Qt.Orientation.Horizontal) for c in range(4)]
     assert headers == ["表", "行", "列", "问题"]
-    cells = [[model.index(r, c).data() for c in range(4)] for r in range(model.rowCount())]
     assert ["住户", "2", "身份证号"] in [line[:3] for line in cells]
     assert not messages.texts("warning")  # the table, not a message box
     assert state(demo_store) == before
@@ -219,16 +224,8 @@ def test_a_formula_error_in_the_ledger_is_listed_with_its_cell(
     book = openpyxl.load_workbook(path)
     book["住户"]["H2"] = "#DIV/0!"  # 年收入(元) of the first member; openpyxl stores it as an error cell
     book.save(path)
-    choose_file(monkeypatch, "getOpenFileName", path)
     before = state(demo_store)
-    page = households_page(window)
-
-    with wait_job(window.runner):
-        page.import_households()
-    dialog = page.importer.dialog
-    assert isinstance(dialog, ImportProblemsDialog) and dialog.isVisible()
-    model = dialog.table.model()
-    cells = [[model.index(r, c).data() for c in range(4)] for r in range(model.rowCount())]
+    _, cells = refused(window, monkeypatch, wait_job, path)
     assert cells == [
         [
             "住户",
